@@ -1,0 +1,79 @@
+import type { FlagRecord, FlagStore } from "../types.ts";
+import * as t from "./_transitions.ts";
+
+/** Where an applying store keeps serialized records. */
+export interface _RecordBackend {
+  name: string;
+  read(key: string): string | null | Promise<string | null>;
+  /** `null` deletes. */
+  write(key: string, value: string | null): void | Promise<void>;
+  keys(base?: string): string[] | Promise<string[]>;
+  dispose?(): void | Promise<void>;
+}
+
+/**
+ * A FlagStore that applies the pure transitions to records it reads and writes through a backend.
+ * Transitions on one key are serialized in this process, which makes them atomic for a single process;
+ * state shared by several processes needs a store with server-side atomicity (upstashFlags).
+ */
+export function _applyingStore(backend: _RecordBackend): FlagStore {
+  const tails = new Map<string, Promise<unknown>>();
+
+  function locked<R>(key: string, fn: () => Promise<R>): Promise<R> {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => {});
+    tails.set(key, tail);
+    void tail.then(() => tails.get(key) === tail && tails.delete(key));
+    return run;
+  }
+
+  async function read(key: string): Promise<FlagRecord | null> {
+    const raw = await backend.read(key);
+    if (raw === null || raw === undefined) return null;
+    try {
+      return typeof raw === "string" ? (JSON.parse(raw) as FlagRecord) : (raw as FlagRecord);
+    } catch {
+      throw new Error(`[queued-storage] [flags:${backend.name}] corrupt state record for key "${key}"`);
+    }
+  }
+
+  function apply<R>(key: string, step: (record: FlagRecord | null, now: number) => t.Transition<R>): Promise<R> {
+    return locked(key, async () => {
+      const { next, result } = step(await read(key), Date.now());
+      if (next !== undefined) await backend.write(key, next === null ? null : JSON.stringify(next));
+      return result;
+    });
+  }
+
+  return {
+    name: backend.name,
+    get: (key) => read(key),
+    begin: (key, { delayed }) => apply(key, (r, now) => t._begin(r, delayed, now)),
+    requeue: (key) => apply(key, (r, now) => t._requeue(r, now)),
+    claim: (key, generation, lease) => apply(key, (r, now) => t._claim(r, generation, lease.token, lease.ms, now)),
+    settle: (key, generation, token, options) =>
+      apply(key, (r, now) => t._settle(r, generation, token, options?.evictMs, now)),
+    release: (key, generation, token, { error, final }) =>
+      apply(key, (r, now) => t._release(r, generation, token, error, !!final, now)),
+    evicted: (key) => apply(key, (r) => t._evicted(r)),
+    remove: (key) => apply(key, (r, now) => t._remove(r, now)),
+    forget: (key, generation) => apply(key, (r, now) => t._forget(r, generation, now)),
+    async pending() {
+      const out: Array<[string, FlagRecord]> = [];
+      for (const key of await backend.keys()) {
+        const record = await read(key);
+        if (record && record.state !== "remote") out.push([key, record]);
+      }
+      return out;
+    },
+    async clear(base) {
+      const keys = await backend.keys(base);
+      const prefix = base ? (base.endsWith(":") ? base : `${base}:`) : "";
+      await Promise.all(
+        keys.filter((k) => k.startsWith(prefix)).map((key) => apply(key, (r, now) => t._clearOne(r, now))),
+      );
+    },
+    dispose: () => backend.dispose?.(),
+  };
+}

@@ -1,0 +1,169 @@
+import type { ClaimResult, FlagRecord, SettleResult } from "../types.ts";
+
+// The per-key state machine as pure functions: (record, arguments, now) -> next record and result.
+// memoryFlags and storageFlags apply these; upstashFlags implements the same rules in Lua (src/_upstash-scripts.ts),
+// and the FlagStore contract test runs against all three.
+
+/** A record write: `undefined` leaves the stored record as is, `null` deletes it. */
+export interface Transition<R> {
+  next: FlagRecord | null | undefined;
+  result: R;
+}
+
+/**
+ * Generations come from the store's clock (µs) so that they keep increasing after a record was deleted:
+ * a transfer of a removed key can never be mistaken for one of a later write of the same key.
+ */
+export function _nextGeneration(previous: FlagRecord | null, nowMs: number): number {
+  return Math.max((previous?.generation ?? 0) + 1, Math.floor(nowMs * 1000));
+}
+
+function _leaseLive(record: FlagRecord, now: number): boolean {
+  return !!record.lease && (record.leaseUntil ?? 0) > now;
+}
+
+function _withoutLease(record: FlagRecord): FlagRecord {
+  const { lease: _lease, leaseUntil: _until, ...rest } = record;
+  return rest;
+}
+
+export function _begin(
+  previous: FlagRecord | null,
+  delayed: boolean,
+  now: number,
+): Transition<{ record: FlagRecord; previous: FlagRecord | null }> {
+  // A running transfer keeps its lease (so no second upload of this key starts) and a running eviction
+  // keeps its mark (the writer waits for it before writing the local copy).
+  const record: FlagRecord = {
+    state: delayed ? "local" : "queued",
+    generation: _nextGeneration(previous, now),
+    attempts: 0,
+    updatedAt: now,
+  };
+  if (previous?.lease) {
+    record.lease = previous.lease;
+    record.leaseUntil = previous.leaseUntil;
+  }
+  if (previous?.evictUntil && previous.evictUntil > now) record.evictUntil = previous.evictUntil;
+  return { next: record, result: { record, previous } };
+}
+
+export function _requeue(record: FlagRecord | null, now: number): Transition<FlagRecord | null> {
+  if (!record || record.state === "removed") return { next: undefined, result: null };
+  const next: FlagRecord = { ...record, state: "queued", attempts: 0, updatedAt: now };
+  delete next.error;
+  return { next, result: next };
+}
+
+export function _claim(
+  record: FlagRecord | null,
+  generation: number,
+  token: string,
+  leaseMs: number,
+  now: number,
+): Transition<ClaimResult> {
+  if (!record || record.generation !== generation || record.state === "removed") {
+    return { next: undefined, result: { status: "stale", record } };
+  }
+  if (record.state === "remote") return { next: undefined, result: { status: "already-remote", record } };
+  if (_leaseLive(record, now) && record.lease !== token) {
+    return { next: undefined, result: { status: "busy", record } };
+  }
+  const renewing = record.lease === token && record.state === "transferring";
+  const next: FlagRecord = {
+    ...record,
+    state: "transferring",
+    attempts: renewing ? record.attempts : record.attempts + 1,
+    lease: token,
+    leaseUntil: now + leaseMs,
+    updatedAt: now,
+  };
+  return { next, result: { status: "claimed", record: next } };
+}
+
+export function _settle(
+  record: FlagRecord | null,
+  generation: number,
+  token: string,
+  evictMs: number | undefined,
+  now: number,
+): Transition<SettleResult> {
+  if (!record) return { next: undefined, result: { status: "stale", record: null } };
+  const owned = record.lease === token;
+  if (record.generation !== generation || record.state === "removed") {
+    // Our upload may have landed after a newer write or a removal: release the key either way.
+    const next = owned ? { ..._withoutLease(record), updatedAt: now } : undefined;
+    return { next, result: { status: "stale", record: next ?? record } };
+  }
+  const next: FlagRecord = { ..._withoutLease(record), state: "remote", updatedAt: now };
+  delete next.error;
+  if (evictMs) next.evictUntil = now + evictMs;
+  return { next, result: { status: "remote", record: next } };
+}
+
+export function _release(
+  record: FlagRecord | null,
+  generation: number,
+  token: string,
+  error: string | undefined,
+  final: boolean,
+  now: number,
+): Transition<FlagRecord | null> {
+  if (!record) return { next: undefined, result: null };
+  const base = record.lease === token ? _withoutLease(record) : { ...record };
+  if (record.generation !== generation || record.state === "removed" || record.state === "remote") {
+    const next = base.lease === record.lease ? undefined : { ...base, updatedAt: now };
+    return { next, result: next ?? record };
+  }
+  const next: FlagRecord = { ...base, state: final ? "failed" : "queued", updatedAt: now };
+  if (error !== undefined) next.error = error;
+  return { next, result: next };
+}
+
+export function _evicted(record: FlagRecord | null): Transition<void> {
+  if (!record?.evictUntil) return { next: undefined, result: undefined };
+  const { evictUntil: _e, ...next } = record;
+  return { next, result: undefined };
+}
+
+export function _remove(previous: FlagRecord | null, now: number): Transition<FlagRecord> {
+  const record: FlagRecord = {
+    state: "removed",
+    generation: _nextGeneration(previous, now),
+    attempts: 0,
+    updatedAt: now,
+  };
+  if (previous?.lease) {
+    record.lease = previous.lease;
+    record.leaseUntil = previous.leaseUntil;
+  }
+  return { next: record, result: record };
+}
+
+export function _forget(record: FlagRecord | null, generation: number, now: number): Transition<boolean> {
+  if (!record || record.state !== "removed" || record.generation !== generation) {
+    return { next: undefined, result: false };
+  }
+  if (_leaseLive(record, now)) return { next: undefined, result: false };
+  return { next: null, result: true };
+}
+
+/** What `clear(base)` does to one record: tombstone it while a transfer holds it, else delete it. */
+export function _clearOne(record: FlagRecord | null, now: number): Transition<void> {
+  if (!record) return { next: undefined, result: undefined };
+  if (_leaseLive(record, now)) return { next: _remove(record, now).next, result: undefined };
+  return { next: null, result: undefined };
+}
+
+/** The public view of a record. */
+export function _toStatus(record: FlagRecord | null): import("../types.ts").TransferStatus | null {
+  if (!record || record.state === "removed") return null;
+  const status: import("../types.ts").TransferStatus = {
+    state: record.state,
+    generation: record.generation,
+    attempts: record.attempts,
+    updatedAt: record.updatedAt,
+  };
+  if (record.error !== undefined) status.error = record.error;
+  return status;
+}

@@ -1,0 +1,47 @@
+import type { Driver } from "unstorage";
+import type { FlagStore } from "../types.ts";
+import { _applyingStore } from "./_applying.ts";
+
+export interface StorageFlagsOptions {
+  /**
+   * Key prefix of the records inside the driver, so the driver can hold other data too.
+   * @default "queued-storage:state"
+   */
+  base?: string;
+}
+
+/**
+ * Transfer state kept in any unstorage driver, one JSON record per key. With an fs driver the embedded default
+ * survives a restart: `sync()` in the new process finds every interrupted transfer.
+ * Atomic within one process; for many instances sharing state, use `upstashFlags()`.
+ *
+ * @example
+ * import fsDriver from "queued-storage/drivers/fs";
+ * const flags = storageFlags(fsDriver({ base: "./.data/state" }));
+ */
+export function storageFlags(driver: Driver, options: StorageFlagsOptions = {}): FlagStore {
+  if (!driver || typeof driver.getItem !== "function" || typeof driver.setItem !== "function") {
+    throw new TypeError("[queued-storage] storageFlags(driver): `driver` must be a writable unstorage driver");
+  }
+  const base = (options.base ?? "queued-storage:state").replace(/:+$/, "");
+  const toDriverKey = (key: string): string => `${base}:${key}`;
+  return _applyingStore({
+    name: `storage:${driver.name ?? "driver"}`,
+    async read(key) {
+      const value = await driver.getItem(toDriverKey(key), {});
+      if (value === null || value === undefined) return null;
+      return typeof value === "string" ? value : JSON.stringify(value);
+    },
+    async write(key, value) {
+      if (value === null) await driver.removeItem?.(toDriverKey(key), {});
+      else await driver.setItem!(toDriverKey(key), value, {});
+    },
+    async keys(prefix) {
+      const listBase = prefix ? `${base}:${prefix.replace(/:+$/, "")}` : base;
+      const keys = await driver.getKeys(`${listBase}:`, {});
+      const start = `${base}:`;
+      return keys.filter((k) => k.startsWith(start)).map((k) => k.slice(start.length));
+    },
+    dispose: () => driver.dispose?.(),
+  });
+}

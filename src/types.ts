@@ -1,0 +1,236 @@
+import type { Driver, Storage } from "unstorage";
+
+/** Where a key's bytes are, as far as the transfer is concerned. */
+export type TransferState = "local" | "queued" | "transferring" | "remote" | "failed";
+
+/**
+ * The record kept per key in a {@link FlagStore}. `removed` is a tombstone: it exists only while a removal is
+ * being finished (or a transfer that was in flight when the key was removed is still running).
+ */
+export interface FlagRecord {
+  state: TransferState | "removed";
+  /** Bumped by every write and remove. Strictly increasing per key, also across removals (clock based). */
+  generation: number;
+  /** Transfer attempts of this generation. */
+  attempts: number;
+  /** Last transfer error of this generation. */
+  error?: string;
+  /** Epoch milliseconds of the last change. */
+  updatedAt: number;
+  /** Token of the transfer that currently holds the key (one transfer per key at a time). */
+  lease?: string;
+  /** Epoch ms until which {@link lease} is held; a crashed holder's lease lapses then. */
+  leaseUntil?: number;
+  /** Epoch ms until which a local copy is being deleted after a transfer; writes wait for it. */
+  evictUntil?: number;
+}
+
+/** What `status(key)` answers: the record without its internal lease bookkeeping. */
+export interface TransferStatus {
+  state: TransferState;
+  generation: number;
+  attempts: number;
+  error?: string;
+  updatedAt: number;
+}
+
+/** A transfer job. It carries the key and the generation it was queued for, never bytes, URLs or credentials. */
+export interface TransferJob {
+  key: string;
+  generation: number;
+}
+
+/** Outcome of trying to take the key for a transfer. */
+export type ClaimResult =
+  | { status: "claimed"; record: FlagRecord }
+  | { status: "stale"; record: FlagRecord | null }
+  | { status: "already-remote"; record: FlagRecord }
+  | { status: "busy"; record: FlagRecord };
+
+/** Outcome of settling a transfer that uploaded its bytes. */
+export type SettleResult =
+  | { status: "remote"; record: FlagRecord }
+  | { status: "stale"; record: FlagRecord | null };
+
+/**
+ * Per-key transfer state. Every method is one atomic step (one round trip for remote stores), so concurrent
+ * writers, transfers and removals on many instances stay consistent.
+ */
+export interface FlagStore {
+  readonly name: string;
+  /** The record of `key`, or `null`. */
+  get(key: string): Promise<FlagRecord | null>;
+  /** Write intent: bump the generation, state `queued` (or `local` when delayed). Returns the new and the previous record. */
+  begin(key: string, options: { delayed: boolean }): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
+  /** Mark a key `queued` again for its current generation (`transfer(key)`, `sync()`). `null` when there is nothing to queue. */
+  requeue(key: string): Promise<FlagRecord | null>;
+  /** Take the key for transferring `generation`; the same token renews its own lease. */
+  claim(key: string, generation: number, lease: { token: string; ms: number }): Promise<ClaimResult>;
+  /** Compare-and-set to `remote` if the generation is still `generation`; releases the lease. With `evictMs`, also marks the local copy as being deleted. */
+  settle(key: string, generation: number, token: string, options?: { evictMs?: number }): Promise<SettleResult>;
+  /** Release the lease after a failed attempt, recording the error; `final` marks the key `failed`. */
+  release(key: string, generation: number, token: string, options: { error?: string; final?: boolean }): Promise<FlagRecord | null>;
+  /** Clear the eviction mark set by `settle`. */
+  evicted(key: string): Promise<void>;
+  /** Tombstone: bump the generation and mark the key `removed`. */
+  remove(key: string): Promise<FlagRecord>;
+  /** Drop a tombstone of `generation` unless a transfer still holds the key. */
+  forget(key: string, generation: number): Promise<boolean>;
+  /** Every record that is not `remote`: `[key, record]` pairs, for `sync()`. */
+  pending(): Promise<Array<[string, FlagRecord]>>;
+  /** Remove the state of every key under `base` (all keys when empty): tombstones where a transfer holds the key. */
+  clear(base?: string): Promise<void>;
+  dispose?(): Promise<void> | void;
+}
+
+/** What the storage hands to a queue so that the queue can run jobs in process. */
+export interface TransferConsumer {
+  /** Run one job. Resolves to the outcome; rejects when the attempt failed and should be retried. */
+  handle(job: TransferJob): Promise<TransferOutcome>;
+  /** Retries are exhausted: mark the key `failed`. */
+  fail(job: TransferJob, error: unknown): Promise<void>;
+}
+
+/** A queue of transfer jobs: in process ({@link TransferQueue} from `memoryQueue`) or QStash. */
+export interface TransferQueue {
+  readonly name: string;
+  /** Called once by the storage; in-process queues keep the consumer, remote queues may ignore it. */
+  attach?(consumer: TransferConsumer): void;
+  enqueue(job: TransferJob): Promise<void>;
+  /** Enqueue many jobs at once (batches where the service allows it). */
+  enqueueMany?(jobs: TransferJob[]): Promise<void>;
+  /** Resolve when nothing is pending or running in this process. */
+  drain?(): Promise<void>;
+  dispose?(): Promise<void> | void;
+}
+
+/** What one job did. `busy` means another transfer holds the key: try again shortly. */
+export type TransferOutcome =
+  | "transferred"
+  | "stale"
+  | "already-remote"
+  | "busy";
+
+/** What a task gets: the key, the generation and both tiers as unstorage Storage instances. */
+export interface TaskContext {
+  key: string;
+  generation: number;
+  local: Storage;
+  remote: Storage;
+  /** Aborted when the storage is disposed. */
+  signal: AbortSignal;
+}
+
+/** A transfer task: `run` returns `true` (done) or `false` (retry); throwing also retries, with the error recorded. */
+export interface Task {
+  readonly name: string;
+  run(context: TaskContext): Promise<boolean> | boolean;
+  /** Remove the local copy once the remote holds this generation (`transferAndDelete`). */
+  readonly deleteLocal?: boolean;
+}
+
+/** Passed to `onTransferred`. */
+export interface TransferredEvent {
+  key: string;
+  generation: number;
+  task: string;
+  attempts: number;
+}
+
+/** Passed to `onFailed`. */
+export interface FailedEvent {
+  key: string;
+  generation: number;
+  task: string;
+  attempts: number;
+  error: string;
+}
+
+/** A driver spec resolvable by name, for JSON configuration (Nitro `storage`, env driven setups). */
+export interface DriverSpec {
+  /** `"fs"`, `"memory"`, another unstorage built-in, `"queued-storage/drivers/s3"`, `"queued-storage/drivers/fs"` or a package name. */
+  driver: string;
+  [option: string]: unknown;
+}
+
+/** Counts reported by `sync()`. */
+export interface SyncReport {
+  /** Keys queued again (`queued`, `transferring` or `failed`). */
+  queued: number;
+  /** Removals that were finished (tombstones left by a crash). */
+  removed: number;
+  /** `local` keys of a delayed storage, left for `transfer(key)`. */
+  waiting: number;
+}
+
+/** The controls on a queued storage. */
+export interface QueuedStorageControls {
+  /** Queue a transfer of `key` now (delayed mode, or to redo one). Resolves to the queued status, or `null` for an unknown key. */
+  transfer(key: string): Promise<TransferStatus | null>;
+  /** Run the task for `key` inline, bypassing the queue. */
+  transferNow(key: string): Promise<TransferOutcome>;
+  /** The transfer status of `key`, or `null` when it has none. */
+  status(key: string): Promise<TransferStatus | null>;
+  /** Queue every key that is `queued`, `transferring` or `failed`, finish interrupted removals. */
+  sync(): Promise<SyncReport>;
+  /** Resolve when the in-process queue has nothing pending or running. */
+  drain(): Promise<void>;
+  /** Run one transfer job `{ key, generation }`; what a webhook or worker calls. Rejects when the attempt should be retried. */
+  handle(job: TransferJob): Promise<TransferOutcome>;
+  /** Mark the job's key `failed` (retries exhausted, dead-lettered); no-op for a stale job. */
+  fail(job: TransferJob, reason: unknown): Promise<void>;
+  /** The options the storage was created with, resolved. */
+  readonly options: ResolvedQueuedStorageOptions;
+}
+
+export type { Driver, Storage };
+
+/** Options of {@link createQueuedStorage} and {@link queuedDriver}. */
+export interface QueuedStorageOptions {
+  /**
+   * The fast, close tier every write lands on first.
+   * @example fsDriver({ base: "./.data/uploads" })
+   */
+  local: Driver | DriverSpec;
+  /**
+   * The durable, far tier transfers go to.
+   * @example s3Driver({ bucket: "uploads", endpoint: "https://s3.eu-central-1.amazonaws.com", region: "eu-central-1" })
+   */
+  remote: Driver | DriverSpec;
+  /** Where transfer jobs go. Default: `memoryQueue()` (in process). */
+  queue?: TransferQueue;
+  /** Where per-key transfer state lives. Default: `memoryFlags()`; use `storageFlags(fsDriver(...))` to survive restarts, `upstashFlags()` for many instances. */
+  flags?: FlagStore;
+  /** What a transfer does. Default: `transfer`; `transferAndDelete` removes the local copy afterwards. */
+  task?: Task;
+  /** Queue nothing on write; call `transfer(key)`. Default: `false`. */
+  delayed?: boolean;
+  /** Namespace of the state keys, so several queued storages can share one flag store. Default: `""`. */
+  prefix?: string;
+  /** Retries of a failed transfer before the key is `failed`, for queues that do not set their own. Default: `5`. */
+  retries?: number;
+  /** Base delay in ms of the exponential retry backoff, for queues that do not set their own. Default: `1000`. */
+  retryDelay?: number;
+  /** How long (ms) a transfer holds its key before another may take over; renewed while the transfer runs. Default: `60_000`. */
+  leaseMs?: number;
+  /** Called once per generation that reached the remote. Errors thrown here are logged, not retried. */
+  onTransferred?: (event: TransferredEvent) => void | Promise<void>;
+  /** Called when retries are exhausted and the key is `failed`. */
+  onFailed?: (event: FailedEvent) => void | Promise<void>;
+}
+
+/** Options after defaults are applied. */
+export interface ResolvedQueuedStorageOptions {
+  local: Driver;
+  remote: Driver;
+  queue: TransferQueue;
+  flags: FlagStore;
+  task: Task;
+  delayed: boolean;
+  prefix: string;
+  retries: number;
+  retryDelay: number;
+  leaseMs: number;
+  onTransferred?: (event: TransferredEvent) => void | Promise<void>;
+  onFailed?: (event: FailedEvent) => void | Promise<void>;
+}
