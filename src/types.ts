@@ -94,8 +94,11 @@ export interface TransferConsumer {
 /** A queue of transfer jobs: in process ({@link TransferQueue} from `memoryQueue`) or QStash. */
 export interface TransferQueue {
   readonly name: string;
-  /** Called once by the storage; in-process queues keep the consumer, remote queues may ignore it. */
-  attach?(consumer: TransferConsumer): void;
+  /**
+   * Called once by the storage; in-process queues keep the consumer and take the storage's `retries` and
+   * `retryDelay` as defaults, remote queues may ignore it.
+   */
+  attach?(consumer: TransferConsumer, defaults?: { retries: number; retryDelay: number }): void;
   enqueue(job: TransferJob): Promise<void>;
   /** Enqueue many jobs at once (batches where the service allows it). */
   enqueueMany?(jobs: TransferJob[]): Promise<void>;
@@ -179,8 +182,6 @@ export interface QueuedStorageControls {
   handle(job: TransferJob): Promise<TransferOutcome>;
   /** Mark the job's key `failed` (retries exhausted, dead-lettered); no-op for a stale job. */
   fail(job: TransferJob, reason: unknown): Promise<void>;
-  /** The options the storage was created with, resolved. */
-  readonly options: ResolvedQueuedStorageOptions;
 }
 
 export type { Driver, Storage };

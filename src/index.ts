@@ -1,0 +1,10 @@
+export { createQueuedStorage, queuedDriver } from "./storage.ts";
+export type { QueuedStorage } from "./storage.ts";
+export { memoryQueue } from "./queues/memory.ts";
+export type { MemoryQueueOptions } from "./queues/memory.ts";
+export { memoryFlags } from "./flags/memory.ts";
+export { storageFlags } from "./flags/storage.ts";
+export type { StorageFlagsOptions } from "./flags/storage.ts";
+export { defineTask, transfer, transferAndDelete } from "./tasks.ts";
+export type { QueuedStorageError } from "./_errors.ts";
+export type * from "./types.ts";

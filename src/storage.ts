@@ -1,0 +1,223 @@
+import { createStorage, type Driver, type Storage } from "unstorage";
+import type { _Context, _Tiers } from "./_context.ts";
+import { _createControls } from "./_controls.ts";
+import { _error, _messageOf } from "./_errors.ts";
+import { _assertKey, _keyDepth, _normalizeKey } from "./_keys.ts";
+import { _assertDriverOption, _resolveDriver } from "./_resolve.ts";
+import { _rawSafeDriver } from "./_values.ts";
+import { memoryFlags } from "./flags/memory.ts";
+import { memoryQueue } from "./queues/memory.ts";
+import { transfer } from "./tasks.ts";
+import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "./types.ts";
+
+const DRIVER_NAME = "queued-storage";
+
+/** An unstorage Storage over a queued driver, carrying the transfer controls. */
+export type QueuedStorage = Storage & QueuedStorageControls;
+
+/**
+ * The queued unstorage driver: writes land on `local` at once, a transfer to `remote` is queued, reads follow the
+ * per-key transfer state. `getInstance()` returns the controls (`transfer`, `status`, `sync`, `drain`, …).
+ *
+ * @example
+ * const storage = createStorage({ driver: queuedDriver({ local: fsDriver({ base: "./.data" }), remote: s3Driver({ … }) }) });
+ */
+export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorageOptions, QueuedStorageControls> {
+  if (!options || typeof options !== "object") throw _error("queuedDriver(options): `options` must be an object");
+  _assertDriverOption("local", options.local);
+  _assertDriverOption("remote", options.remote);
+  const ctx = _createContext(options);
+  const controls = _createControls(ctx);
+  const consumer: TransferConsumer = { handle: controls.handle, fail: controls.fail };
+  ctx.queue.attach?.(consumer, { retries: ctx.options.retries, retryDelay: ctx.options.retryDelay });
+
+  const readRecord = (key: string): Promise<FlagRecord | null> => ctx.flags.get(ctx.flagKey(key));
+  // Local first unless the key is `remote`; each tier falls back to the other, so a read never misses a value that
+  // an in-flight transferAndDelete just moved. A local copy is never older than the remote one (it is written first).
+  async function read<T>(key: string, op: (driver: Driver) => Promise<T | null | undefined>): Promise<T | null> {
+    _assertKey(key);
+    const [record, { local, remote }] = await Promise.all([readRecord(key), ctx.tiers()]);
+    if (record?.state === "removed") return null;
+    const [first, second] = record?.state === "remote" ? [remote, local] : [local, remote];
+    let value: T | null | undefined;
+    try {
+      value = await op(first);
+    } catch (error) {
+      if (first === local) throw error;
+      value = null; // the remote is unreachable: the local copy of a `remote` key holds the same bytes, if kept
+    }
+    return value ?? (await op(second)) ?? null;
+  }
+
+  async function write(key: string, put: (local: Driver) => Promise<unknown>): Promise<void> {
+    _assertKey(key);
+    const { local } = await ctx.tiers();
+    let begun: Awaited<ReturnType<typeof ctx.flags.begin>>;
+    try {
+      begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed });
+    } catch (cause) {
+      throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
+    }
+    // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it.
+    if (begun.previous?.evictUntil && begun.previous.evictUntil > Date.now()) await _waitForEviction(ctx, key);
+    try {
+      await put(local);
+    } catch (cause) {
+      throw _error(`cannot write "${key}" to the local driver: ${_messageOf(cause)}`, { key, cause });
+    }
+    if (ctx.options.delayed) return;
+    try {
+      await ctx.queue.enqueue({ key, generation: begun.record.generation });
+    } catch (cause) {
+      throw _error(
+        `"${key}" is stored locally but queuing its transfer failed: ${_messageOf(cause)}; sync() will queue it again`,
+        { key, cause },
+      );
+    }
+  }
+
+  let disposed: Promise<void> | undefined;
+  const hasDepthFlag = { maxDepth: true, streams: true };
+
+  return {
+    name: DRIVER_NAME,
+    options,
+    flags: hasDepthFlag,
+    getInstance: () => controls,
+    hasItem: (key, opts) => read(key, async (d) => ((await d.hasItem(key, opts)) ? true : null)).then(Boolean),
+    getItem: (key, opts) => read(key, async (d) => d.getItem(key, opts)),
+    getItemRaw: (key, opts) => read(key, async (d) => d.getItemRaw!(key, opts)),
+    async getMeta(key, opts) {
+      _assertKey(key);
+      const record = await readRecord(key);
+      if (record?.state === "removed") return null;
+      const { local, remote } = await ctx.tiers();
+      const order: Array<[Driver, "local" | "remote"]> =
+        record?.state === "remote" ? [[remote, "remote"], [local, "local"]] : [[local, "local"], [remote, "remote"]];
+      for (const [driver, tier] of order) {
+        if (!(await driver.hasItem(key, {}))) continue;
+        const meta = (await driver.getMeta?.(key, opts)) ?? {};
+        return { ...meta, tier, state: record?.state ?? tier, generation: record?.generation };
+      }
+      return null;
+    },
+    setItem: (key, value, opts) => write(key, async (local) => local.setItem!(key, value, opts)),
+    setItemRaw: (key, value, opts) => write(key, async (local) => local.setItemRaw!(key, value, opts)),
+    async removeItem(key, opts) {
+      _assertKey(key);
+      const { local, remote } = await ctx.tiers();
+      const tombstone = await ctx.flags.remove(ctx.flagKey(key));
+      await Promise.all([local.removeItem?.(key, opts), remote.removeItem?.(key, opts)]);
+      await ctx.flags.forget(ctx.flagKey(key), tombstone.generation);
+    },
+    async getKeys(base, opts) {
+      const { local, remote } = await ctx.tiers();
+      const prefix = base ? _normalizeKey(base) : "";
+      const lists = await Promise.all([local.getKeys(prefix, opts), remote.getKeys(prefix, opts)]);
+      const keys = new Set<string>();
+      for (const key of lists.flat()) {
+        const normalized = _normalizeKey(key);
+        if (prefix && normalized !== prefix && !normalized.startsWith(`${prefix}:`)) continue;
+        if (opts?.maxDepth !== undefined && _keyDepth(normalized) > opts.maxDepth) continue;
+        keys.add(normalized);
+      }
+      return [...keys];
+    },
+    async clear(base, opts) {
+      const { local, remote } = await ctx.tiers();
+      const prefix = base ? _normalizeKey(base) : "";
+      const flagBase = [ctx.options.prefix, prefix].filter(Boolean).join(":");
+      await ctx.flags.clear(flagBase || undefined);
+      await Promise.all([_clearTier(local, prefix, opts), _clearTier(remote, prefix, opts)]);
+    },
+    dispose() {
+      return (disposed ??= _dispose(ctx));
+    },
+  };
+}
+
+/**
+ * An unstorage Storage that writes locally at once and transfers to the remote in the background, with the controls
+ * (`transfer`, `transferNow`, `status`, `sync`, `drain`, `handle`, `fail`) on the same object.
+ *
+ * @example
+ * const storage = createQueuedStorage({ local: fsDriver({ base: "./.data/local" }), remote: s3Driver({ bucket: "uploads", … }) });
+ * await storage.setItemRaw("avatars:1.png", file.stream());
+ * await storage.status("avatars:1.png"); // { state: "queued", … }
+ */
+export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorage {
+  const driver = queuedDriver(options);
+  const storage = createStorage({ driver });
+  return Object.assign(storage, driver.getInstance!());
+}
+
+// --- internal ---
+
+function _createContext(options: QueuedStorageOptions): _Context {
+  const abort = new AbortController();
+  let tiers: Promise<_Tiers> | undefined;
+  const prefix = options.prefix ? _normalizeKey(options.prefix) : "";
+  const resolved = {
+    queue: options.queue ?? memoryQueue(),
+    flags: options.flags ?? memoryFlags(),
+    task: options.task ?? transfer,
+    delayed: options.delayed === true,
+    prefix,
+    retries: options.retries ?? 5,
+    retryDelay: options.retryDelay ?? 1000,
+    leaseMs: options.leaseMs ?? 60_000,
+    onTransferred: options.onTransferred,
+    onFailed: options.onFailed,
+  };
+  if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
+  if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");
+  if (typeof resolved.flags?.begin !== "function") throw _error("option `flags` must be a flag store");
+  return {
+    options: resolved,
+    flags: resolved.flags,
+    queue: resolved.queue,
+    task: resolved.task,
+    abort,
+    tiersResolved: () => tiers !== undefined,
+    flagKey: (key) => (prefix ? `${prefix}:${key}` : key),
+    tiers: () =>
+      (tiers ??= Promise.all([_resolveDriver("local", options.local), _resolveDriver("remote", options.remote)]).then(
+        ([local, remote]) => {
+          const safeLocal = _rawSafeDriver(local);
+          const safeRemote = _rawSafeDriver(remote);
+          return {
+            local: safeLocal,
+            remote: safeRemote,
+            localStorage: createStorage({ driver: safeLocal }),
+            remoteStorage: createStorage({ driver: safeRemote }),
+          };
+        },
+      )),
+  };
+}
+
+async function _waitForEviction(ctx: _Context, key: string): Promise<void> {
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    const record = await ctx.flags.get(ctx.flagKey(key));
+    if (!record?.evictUntil || record.evictUntil <= Date.now()) return;
+  }
+}
+
+async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<void> {
+  // Several unstorage drivers (memory, fs) ignore the base of clear() and wipe everything (unstorage #802):
+  // below a base, only our own drivers are trusted to scope it.
+  const scoped = !base || driver.name?.startsWith("queued-storage");
+  if (driver.clear && scoped) return void (await driver.clear(base, opts as object));
+  const keys = await driver.getKeys(base, {});
+  await Promise.all(keys.map((key) => driver.removeItem?.(key, {})));
+}
+
+async function _dispose(ctx: _Context): Promise<void> {
+  ctx.abort.abort();
+  await ctx.queue.dispose?.();
+  await ctx.flags.dispose?.();
+  if (!ctx.tiersResolved()) return;
+  const { local, remote } = await ctx.tiers();
+  await Promise.all([local.dispose?.(), remote.dispose?.()]);
+}
