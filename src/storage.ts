@@ -148,7 +148,9 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
 export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorage {
   const driver = queuedDriver(options);
   const storage = createStorage({ driver });
-  return Object.assign(storage, driver.getInstance!());
+  // unstorage's clear(base) skips a root mount when the base is below it (unstorage #801): scope it ourselves.
+  const clear: Storage["clear"] = (base, opts) => driver.clear!(base ? _normalizeKey(base) : "", opts ?? {});
+  return Object.assign(storage, driver.getInstance!(), { clear });
 }
 
 // --- internal ---
@@ -209,8 +211,9 @@ async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<
   // below a base, only our own drivers are trusted to scope it.
   const scoped = !base || driver.name?.startsWith("queued-storage");
   if (driver.clear && scoped) return void (await driver.clear(base, opts as object));
-  const keys = await driver.getKeys(base, {});
-  await Promise.all(keys.map((key) => driver.removeItem?.(key, {})));
+  const keys = (await driver.getKeys(base, {})).map(_normalizeKey);
+  const inBase = keys.filter((key) => !base || key === base || key.startsWith(`${base}:`));
+  await Promise.all(inBase.map((key) => driver.removeItem?.(key, {})));
 }
 
 async function _dispose(ctx: _Context): Promise<void> {
