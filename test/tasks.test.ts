@@ -1,0 +1,97 @@
+import memory from "unstorage/drivers/memory";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  createQueuedStorage,
+  defineTask,
+  memoryQueue,
+  transferAndDelete,
+  type FailedEvent,
+  type QueuedStorage,
+  type TransferredEvent,
+} from "../src/index.ts";
+import { faultyDriver } from "./support/faults.ts";
+
+let storage: QueuedStorage | undefined;
+afterEach(() => storage?.dispose());
+const quickQueue = () => memoryQueue({ retries: 3, retryDelay: 1 });
+
+describe("tasks", () => {
+  it("a task returning false is retried", async () => {
+    let calls = 0;
+    const task = defineTask({ name: "flaky", run: async (ctx) => ++calls > 1 && (await ctx.remote.setItem(ctx.key, "x"), true) });
+    storage = createQueuedStorage({ local: memory(), remote: memory(), task, queue: quickQueue() });
+    await storage.setItem("k", "v");
+    await storage.drain();
+    expect(calls).toBe(2);
+    expect(await storage.status("k")).toMatchObject({ state: "remote", attempts: 2 });
+  });
+
+  it("a task returning something other than a boolean fails the job with an error naming the task", async () => {
+    const failed: FailedEvent[] = [];
+    let calls = 0;
+    const task = defineTask({ name: "sloppy", run: (() => (calls++, undefined)) as never });
+    storage = createQueuedStorage({ local: memory(), remote: memory(), task, queue: quickQueue(), onFailed: (e) => void failed.push(e) });
+    await storage.setItem("k", "v");
+    await storage.drain();
+    expect(calls).toBe(1); // not retried: retrying cannot fix a broken contract
+    const status = await storage.status("k");
+    expect(status?.state).toBe("failed");
+    expect(status?.error).toMatch(/task "sloppy" did not return true or false but undefined/);
+    expect(failed).toHaveLength(1);
+    await expect(storage.transferNow("k")).rejects.toThrow(/task "sloppy" did not return true or false/);
+  });
+
+  it("a task that throws is retried with the error recorded", async () => {
+    const seen: Array<string | undefined> = [];
+    let calls = 0;
+    const task = defineTask(async function exploding(ctx) {
+      seen.push((await storage!.status(ctx.key))?.error);
+      if (++calls < 3) throw new Error(`boom ${calls}`);
+      return true;
+    });
+    expect(task.name).toBe("exploding");
+    storage = createQueuedStorage({ local: memory(), remote: memory(), task, queue: quickQueue() });
+    await storage.setItem("k", "v");
+    await storage.drain();
+    expect(seen).toEqual([undefined, "boom 1", "boom 2"]);
+    expect(await storage.status("k")).toMatchObject({ state: "remote", attempts: 3 });
+    expect((await storage.status("k"))?.error).toBeUndefined();
+  });
+
+  it("onTransferred fires once per generation that reached the remote", async () => {
+    const events: TransferredEvent[] = [];
+    storage = createQueuedStorage({ local: memory(), remote: memory(), delayed: true, onTransferred: (e) => void events.push(e) });
+    await storage.setItem("k", "v1");
+    const first = (await storage.status("k"))!.generation;
+    await storage.transferNow("k");
+    // Duplicate deliveries of a done generation change nothing and fire nothing.
+    expect(await storage.handle({ key: "k", generation: first })).toBe("already-remote");
+    expect(await storage.transferNow("k")).toBe("already-remote");
+    await storage.setItem("k", "v2");
+    await storage.transferNow("k");
+    expect(events.map((e) => e.generation)).toEqual([first, (await storage.status("k"))!.generation]);
+    expect(events[0]).toMatchObject({ key: "k", task: "transfer", attempts: 1 });
+  });
+
+  it("transferAndDelete removes the local copy only after the remote holds the value", async () => {
+    const local = memory();
+    const { driver: remote, control } = faultyDriver(memory());
+    control.failWrites(1);
+    storage = createQueuedStorage({ local, remote, task: transferAndDelete, queue: quickQueue() });
+    await storage.setItem("k", "v");
+    await storage.drain();
+    expect(control.failures).toBe(1);
+    expect(await local.hasItem("k", {})).toBe(false);
+    expect(await storage.getItem("k")).toBe("v");
+    expect(await storage.getMeta("k")).toMatchObject({ tier: "remote", state: "remote" });
+  });
+
+  it("a missing local copy with nothing on the remote fails at once instead of retrying", async () => {
+    const local = memory();
+    storage = createQueuedStorage({ local, remote: memory(), delayed: true, queue: quickQueue() });
+    await storage.setItem("k", "v");
+    await local.removeItem!("k", {});
+    await expect(storage.transferNow("k")).rejects.toThrow(/local copy is missing/);
+    expect(await storage.status("k")).toMatchObject({ state: "failed" });
+  });
+});
