@@ -1,0 +1,86 @@
+import type { QueuedStorageError } from "./_errors.ts";
+
+/**
+ * The query parameter that marks the failure-callback URL: `<webhook url>?queued-storage=failure`. The queue
+ * configures it as `Upstash-Failure-Callback`, and the handler knows from it (before reading the body) that a
+ * request is a dead letter, which body size cap applies and which `sub` the signature must carry.
+ */
+export const _FAILURE_PARAM = "queued-storage";
+export const _FAILURE_VALUE = "failure";
+
+/** An error of the qstash entry; `retryable: false` when retrying cannot help. */
+export function _qstashError(message: string, options: { cause?: unknown; retryable?: boolean } = {}): QueuedStorageError {
+  const error: QueuedStorageError = new Error(`[queued-storage] [qstash] ${message}`, { cause: options.cause });
+  if (options.retryable !== undefined) error.retryable = options.retryable;
+  return error;
+}
+
+/**
+ * A variable of `process.env` where there is one (Node, Bun, Deno's compat, Vercel Edge); `undefined` on runtimes
+ * without `process` (Workers), where options must be passed explicitly. Never a bare `process`: edge bundlers choke.
+ */
+export function _env(name: string): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[name];
+  return value === "" ? undefined : value;
+}
+
+/** `url` with the failure marker added to its query; the same function on both ends, so `sub` matches exactly. */
+export function _failureCallbackUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set(_FAILURE_PARAM, _FAILURE_VALUE);
+  return parsed.toString();
+}
+
+/** Whether a request URL carries the failure marker. */
+export function _isFailureUrl(url: string): boolean {
+  try {
+    return new URL(url).searchParams.get(_FAILURE_PARAM) === _FAILURE_VALUE;
+  } catch {
+    return false;
+  }
+}
+
+/** An absolute http(s) URL, or a construction error naming the option. */
+export function _assertHttpUrl(option: string, value: unknown): asserts value is string {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof value === "string" ? new URL(value) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+    throw _qstashError(`option \`${option}\` must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * The raw body bytes, or `null` when they exceed `limit`: a declared `Content-Length` over the limit is refused
+ * without reading, and the stream is cancelled as soon as `limit + 1` bytes arrived, so a huge or endless body
+ * never sits in memory.
+ */
+export async function _readBody(request: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) return null;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
