@@ -104,7 +104,8 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
   };
 
   async function request(job: TransferJob): Promise<_Request> {
-    const { key, generation } = _validateJob(job);
+    // Only these two fields ever leave the process, whatever else the job object carries.
+    const { key, generation } = _validateJob({ key: job.key, generation: job.generation });
     return {
       url,
       body: { key, generation },

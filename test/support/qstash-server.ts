@@ -41,6 +41,8 @@ export interface QStashStandIn {
   currentSigningKey: string;
   nextSigningKey: string;
   published: QStashPublished[];
+  /** Item count of each `POST /v2/batch` request. */
+  batches: number[];
   deliveries: QStashDelivery[];
   dlq: QStashDlqEntry[];
   /** Deliver everything that waits for a delay or a retry backoff now. */
@@ -65,6 +67,7 @@ export async function startQStash(options: StartQStashOptions = {}): Promise<QSt
   const currentSigningKey = options.currentSigningKey ?? randomSigningKey();
   const nextSigningKey = options.nextSigningKey ?? randomSigningKey();
   const published: QStashPublished[] = [];
+  const batches: number[] = [];
   const deliveries: QStashDelivery[] = [];
   const dlq: QStashDlqEntry[] = [];
   const dedup = new Map<string, { messageId: string; at: number }>();
@@ -115,6 +118,7 @@ export async function startQStash(options: StartQStashOptions = {}): Promise<QSt
       if (target === "/v2/batch") {
         const items = JSON.parse(body.toString("utf8")) as Array<{ destination: string; headers?: Record<string, string>; body?: string }>;
         if (!Array.isArray(items)) throw new Error("batch body must be an array");
+        batches.push(items.length);
         const results = items.map((item) =>
           publish(destinationOf(item.destination), lowerCaseHeaders(item.headers ?? {}), Buffer.from(item.body ?? "")),
         );
@@ -138,6 +142,7 @@ export async function startQStash(options: StartQStashOptions = {}): Promise<QSt
     currentSigningKey,
     nextSigningKey,
     published,
+    batches,
     deliveries,
     dlq,
     flush: () => deliverer.flush(),
