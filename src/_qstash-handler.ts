@@ -25,9 +25,9 @@ export interface TransferHandlerOptions {
    */
   url?: string;
   /**
-   * The failure-callback URL given to `qstashQueue({ failureCallbackUrl })`, if you set one there.
-   * Default: `url` with `?queued-storage=failure` added.
-   * @example failureCallbackUrl: "https://app.example.com/api/transfer?queued-storage=failure"
+   * The failure-callback URL given to `qstashQueue({ failureCallbackUrl })`, if you set one there; like there,
+   * `?queued-storage=failure` is added. Default: `url` with `?queued-storage=failure` added.
+   * @example failureCallbackUrl: "https://app.example.com/api/transfer-failed"
    */
   failureCallbackUrl?: string;
   /**
@@ -77,18 +77,20 @@ export function createTransferHandler(
   if (missing.length > 0) throw _qstashError(`createTransferHandler: missing ${missing.join(" and ")}`);
   // devMode false: the public dev-server keys must never be accepted because QSTASH_DEV leaked into an environment.
   const receiver = new Receiver({ currentSigningKey, nextSigningKey, devMode: false });
-  const failureUrl = options.failureCallbackUrl ?? (options.url ? _failureCallbackUrl(options.url) : undefined);
+  const failureBase = options.failureCallbackUrl ?? options.url;
+  const failureUrl = failureBase ? _failureCallbackUrl(failureBase) : undefined;
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const maxFailureBodyBytes = options.maxFailureBodyBytes ?? 65_536;
 
   return async function handleTransferRequest(request: Request): Promise<Response> {
     if (request.method !== "POST") return _json(405, { error: "method not allowed: use POST" }, { allow: "POST" });
+    // Unsigned requests are turned away before a byte of their body is read.
+    const signature = request.headers.get("upstash-signature");
+    if (!signature) return _json(401, { error: "missing Upstash-Signature header" });
     const failure = _isFailureUrl(request.url);
     const limit = failure ? maxFailureBodyBytes : maxBodyBytes;
     const bytes = await _readBody(request, limit);
     if (!bytes) return _json(413, { error: `body larger than ${limit} bytes` });
-    const signature = request.headers.get("upstash-signature");
-    if (!signature) return _json(401, { error: "missing Upstash-Signature header" });
     // Decoded once and verified as is: re-serializing parsed JSON would change the bytes the `body` claim hashes.
     // ignoreBOM keeps a leading BOM in the string, so the Receiver hashes exactly the bytes that arrived.
     const body = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
@@ -135,7 +137,8 @@ async function _run(target: Pick<QueuedStorageControls, "handle">, payload: unkn
 
 async function _deadLetter(target: Pick<QueuedStorageControls, "fail">, payload: unknown): Promise<Response> {
   const letter = payload as Record<string, unknown> | null;
-  if (!letter || typeof letter !== "object" || typeof letter.dlqId !== "string" || typeof letter.sourceBody !== "string") {
+  const isLetter = !!letter && typeof letter === "object" && typeof letter.dlqId === "string";
+  if (!isLetter || typeof letter.sourceBody !== "string") {
     return _json(400, { error: "not a failure callback: expected { dlqId, sourceBody, … }" });
   }
   let job: TransferJob;
@@ -165,7 +168,8 @@ function _reason(letter: Record<string, unknown>): string {
     // not JSON: keep the text as it is
   }
   const snippet = last.length > 300 ? `${last.slice(0, 300)}…` : last;
-  return `QStash gave up after ${retried} retries (dlqId ${letter.dlqId}): last response ${status}${snippet ? `: ${snippet}` : ""}`;
+  const response = snippet ? `${status}: ${snippet}` : status;
+  return `QStash gave up after ${retried} retries (dlqId ${letter.dlqId}): last response ${response}`;
 }
 
 function _decodeBase64(text: string): string {

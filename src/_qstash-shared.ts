@@ -9,7 +9,10 @@ export const _FAILURE_PARAM = "queued-storage";
 export const _FAILURE_VALUE = "failure";
 
 /** An error of the qstash entry; `retryable: false` when retrying cannot help. */
-export function _qstashError(message: string, options: { cause?: unknown; retryable?: boolean } = {}): QueuedStorageError {
+export function _qstashError(
+  message: string,
+  options: { cause?: unknown; retryable?: boolean } = {},
+): QueuedStorageError {
   const error: QueuedStorageError = new Error(`[queued-storage] [qstash] ${message}`, { cause: options.cause });
   if (options.retryable !== undefined) error.retryable = options.retryable;
   return error;

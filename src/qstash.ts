@@ -31,8 +31,9 @@ export interface QStashQueueOptions {
   url: string;
   /**
    * Where QStash reports a job whose retries ran out, so the key is marked `failed` (and `sync()` can retry it).
-   * Default: `url` with `?queued-storage=failure` added, served by the same handler; `false` to configure none.
-   * @example failureCallbackUrl: false
+   * It must be served by `createTransferHandler` too, which knows dead letters by the `?queued-storage=failure`
+   * marker added to this URL. Default: `url` (the same handler); `false` to configure no failure callback.
+   * @example failureCallbackUrl: "https://app.example.com/api/transfer-failed" // or false
    */
   failureCallbackUrl?: string | false;
   /**
@@ -78,7 +79,8 @@ const BATCH_SIZE = 100;
  * QStash no longer holds is published again.
  *
  * @example
- * const storage = createQueuedStorage({ local, remote, flags: upstashFlags(), queue: qstashQueue({ url: "https://app.example.com/api/transfer" }) });
+ * const queue = qstashQueue({ url: "https://app.example.com/api/transfer" }); // token: env QSTASH_TOKEN
+ * const storage = createQueuedStorage({ local, remote, flags: upstashFlags(), queue });
  */
 export function qstashQueue(options: QStashQueueOptions): TransferQueue {
   if (!options || typeof options !== "object") throw _qstashError("qstashQueue(options): `options` must be an object");
@@ -86,7 +88,7 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
   const url = options.url;
   if (options.failureCallbackUrl) _assertHttpUrl("failureCallbackUrl", options.failureCallbackUrl);
   const failureCallback =
-    options.failureCallbackUrl === false ? undefined : (options.failureCallbackUrl ?? _failureCallbackUrl(url));
+    options.failureCallbackUrl === false ? undefined : _failureCallbackUrl(options.failureCallbackUrl ?? url);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     headers[name] = value;

@@ -283,7 +283,7 @@ describe("createTransferHandler: failure callbacks", () => {
   it("uses a configured failureCallbackUrl as the expected subject", async () => {
     const target = fakeTarget();
     const custom = "https://hooks.example.com/dead?queued-storage=failure";
-    const handler = handlerFor(target, { failureCallbackUrl: custom });
+    const handler = handlerFor(target, { failureCallbackUrl: "https://hooks.example.com/dead" });
     expect((await handler(post(letter(), { url: custom }))).status).toBe(200);
     expect((await handler(post(letter(), { url: custom, sub: FAILURE_URL }))).status).toBe(401);
     expect(target.fail).toHaveBeenCalledOnce();
@@ -380,7 +380,7 @@ describe("qstashQueue with the real Client against the stand-in", () => {
     await qstashQueue({ client, url, failureCallbackUrl: false }).enqueue({ key: "a", generation: 1 });
     await qstashQueue({ client, url, failureCallbackUrl: `${url}/dead` }).enqueue({ key: "a", generation: 2 });
     expect(qstash.published[0]!.headers["upstash-failure-callback"]).toBeUndefined();
-    expect(qstash.published[1]!.headers["upstash-failure-callback"]).toBe(`${url}/dead`);
+    expect(qstash.published[1]!.headers["upstash-failure-callback"]).toBe(`${url}/dead?queued-storage=failure`);
   });
 
   it("refuses invalid jobs before publishing anything", async () => {
