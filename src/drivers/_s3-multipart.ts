@@ -1,0 +1,184 @@
+import { createError } from "./_utils.ts";
+import { encodeRfc3986, s3Error, s3Request, type S3Context, type S3Error } from "./_s3-request.ts";
+import { completeMultipartXml, parseS3Error, textOf } from "./_s3-xml.ts";
+import { chunkBytes, sha256, toHex } from "./_s3-values.ts";
+
+/** Reads a stream into parts of `partSize` bytes, reusing one buffer: the caller copies each part out before `next()`. */
+export interface PartReader {
+  next(): Promise<Uint8Array>;
+  /** The source has ended and everything read has been handed out. */
+  readonly done: boolean;
+  cancel(reason: unknown): void;
+}
+
+export function createPartReader(reader: ReadableStreamDefaultReader<unknown>, partSize: number): PartReader {
+  let buffer: Uint8Array | undefined;
+  let leftover: Uint8Array | undefined;
+  let ended = false;
+  return {
+    get done() {
+      return ended && !leftover;
+    },
+    async next() {
+      buffer ??= new Uint8Array(partSize);
+      let filled = 0;
+      while (filled < partSize) {
+        let chunk = leftover;
+        leftover = undefined;
+        if (!chunk) {
+          if (ended) break;
+          const result = await reader.read();
+          if (result.done) {
+            ended = true;
+            break;
+          }
+          chunk = chunkBytes(result.value);
+        }
+        const take = Math.min(chunk.byteLength, partSize - filled);
+        buffer.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), filled);
+        filled += take;
+        if (take < chunk.byteLength) leftover = chunk.subarray(take);
+      }
+      return buffer.subarray(0, filled);
+    },
+    cancel(reason) {
+      reader.cancel(reason).catch(() => {});
+    },
+  };
+}
+
+export interface MultipartSettings {
+  partSize: number;
+  partConcurrency: number;
+  maxParts: number;
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Multipart upload of `first` and whatever `parts` yields. At most `partConcurrency` parts are in flight, each held
+ * as a Blob (for retries) while one more is being read, so memory stays near partSize × (partConcurrency + 1).
+ * Any failure, including one of the source stream, aborts the upload so that no parts are left behind.
+ */
+export async function uploadParts(
+  ctx: S3Context,
+  key: string,
+  first: Uint8Array,
+  parts: PartReader,
+  settings: MultipartSettings,
+): Promise<void> {
+  let uploadId: string | undefined;
+  try {
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
+    const created = await s3Request(ctx, {
+      operation: "CreateMultipartUpload",
+      method: "POST",
+      key,
+      query: "uploads=",
+      headers: settings.headers,
+      signal: settings.signal,
+    });
+    uploadId = textOf(await created.text(), "UploadId");
+    if (!uploadId) throw s3Error(ctx, { operation: "CreateMultipartUpload", key }, "no UploadId in the response");
+  } catch (error) {
+    parts.cancel(error);
+    throw error;
+  }
+
+  const query = (extra: string): string => `${extra}uploadId=${encodeRfc3986(uploadId!)}`;
+  const inflight = new Set<Promise<void>>();
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(settings.signal?.reason);
+  settings.signal?.addEventListener("abort", onAbort, { once: true });
+  const etags: string[] = [];
+  const state: { failure?: { error: unknown } } = {};
+  try {
+    let bytes = first;
+    for (let partNumber = 1; ; partNumber++) {
+      if (partNumber > settings.maxParts) {
+        throw s3Error(ctx, { operation: "UploadPart", key }, `the value needs more than ${settings.maxParts} parts ` +
+          `of ${settings.partSize} bytes; raise \`partSize\``);
+      }
+      const payloadHash = toHex(await sha256(bytes));
+      // Blob copies the bytes now (so the part buffer can be refilled) and keeps them for retries.
+      const body = new Blob([bytes as Uint8Array<ArrayBuffer>]);
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
+      const task = uploadPart(ctx, key, query(`partNumber=${partNumber}&`), body, payloadHash, stop.signal).then(
+        (etag) => void (etags[partNumber - 1] = etag),
+        (error: unknown) => {
+          state.failure ??= { error };
+          stop.abort();
+        },
+      );
+      inflight.add(task);
+      void task.then(() => inflight.delete(task));
+      while (inflight.size >= settings.partConcurrency && !state.failure) await Promise.race(inflight);
+      if (state.failure) throw state.failure.error;
+      if (parts.done) break;
+      bytes = await parts.next();
+      if (bytes.byteLength === 0) break;
+    }
+    await Promise.all(inflight);
+    // (re-read: a part may have failed while we waited)
+    const failure = state.failure as { error: unknown } | undefined;
+    if (failure) throw failure.error;
+
+    const xml = completeMultipartXml(etags);
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+    const completed = await s3Request(ctx, {
+      operation: "CompleteMultipartUpload",
+      method: "POST",
+      key,
+      query: query(""),
+      headers: { "content-type": "application/xml" },
+      body: xml,
+      payloadHash: toHex(await sha256(xml)),
+      signal: settings.signal,
+    });
+    // S3 may answer 200 and still fail: the error is then in the body.
+    const { code, message } = parseS3Error(await completed.text());
+    if (code) throw s3Error(ctx, { operation: "CompleteMultipartUpload", key }, `${code}: ${message}`, { status: 200, code });
+  } catch (error) {
+    stop.abort();
+    await Promise.all(inflight);
+    parts.cancel(error);
+    const aborted = await abortUpload(ctx, key, query(""));
+    if (settings.signal?.aborted && error === settings.signal.reason) throw error;
+    const reason = (error as S3Error)?.operation ? error : s3Error(ctx, { operation: "UploadPart", key },
+      `reading the value failed: ${(error as Error)?.message ?? error}`, { cause: error });
+    if (!aborted) throw reason;
+    throw createError(ctx.driver, `${(reason as Error).message}; then ${aborted.message.replace(/^\[unstorage\] \[[^\]]*\] /, "")} ` +
+      `(upload ${uploadId} may keep its parts until a lifecycle rule removes them)`, { cause: reason });
+  } finally {
+    settings.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+// --- internal ---
+
+async function uploadPart(
+  ctx: S3Context,
+  key: string,
+  query: string,
+  body: Blob,
+  payloadHash: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const response = await s3Request(ctx, { operation: "UploadPart", method: "PUT", key, query, body, payloadHash, signal });
+  await response.arrayBuffer();
+  const etag = response.headers.get("etag");
+  if (!etag) throw s3Error(ctx, { operation: "UploadPart", key }, "no ETag in the response (CORS must expose it)");
+  return etag;
+}
+
+/** Returns the error when the abort itself failed, so the caller can say so. */
+async function abortUpload(ctx: S3Context, key: string, query: string): Promise<S3Error | undefined> {
+  try {
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
+    const response = await s3Request(ctx, { operation: "AbortMultipartUpload", method: "DELETE", key, query, accept: [404] });
+    await response.arrayBuffer();
+    return undefined;
+  } catch (error) {
+    return error as S3Error;
+  }
+}

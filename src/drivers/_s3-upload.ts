@@ -1,0 +1,83 @@
+import { createError } from "./_utils.ts";
+import { s3Request, type S3Context } from "./_s3-request.ts";
+import { createPartReader, uploadParts } from "./_s3-multipart.ts";
+import { sha256, toHex, toUploadSource } from "./_s3-values.ts";
+
+export interface UploadSettings {
+  partSize: number;
+  partConcurrency: number;
+  multipartThreshold: number;
+  /** Content-Type, Cache-Control, x-amz-meta-*: sent on PutObject or CreateMultipartUpload. */
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** S3 allows at most 10,000 parts per upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * Store a raw value. Known lengths up to the threshold go as one PutObject with Content-Length; larger values and
+ * streams go as a multipart upload whose memory is bounded by the part size and concurrency, never by the value.
+ */
+export async function putValue(ctx: S3Context, key: string, value: unknown, settings: UploadSettings): Promise<void> {
+  const source = toUploadSource(value);
+  if (!source) {
+    const type = value === null ? "null" : typeof value === "object" ? value.constructor?.name : typeof value;
+    throw createError(ctx.driver, `setItemRaw("${key}"): unsupported value of type ${type}; ` +
+      "expected Uint8Array, ArrayBuffer, Blob, ReadableStream or string");
+  }
+  if (source.kind === "bytes" && source.bytes.byteLength <= settings.multipartThreshold) {
+    return putSingle(ctx, key, source.bytes, settings);
+  }
+  if (source.kind === "blob" && source.blob.size <= settings.multipartThreshold) {
+    return putSingle(ctx, key, new Uint8Array(await source.blob.arrayBuffer()), settings);
+  }
+  const size = source.kind === "bytes" ? source.bytes.byteLength : source.kind === "blob" ? source.blob.size : undefined;
+  // A known size beyond 10,000 default parts gets bigger parts rather than a failure at part 10,001.
+  const partSize = size === undefined ? settings.partSize : Math.max(settings.partSize, Math.ceil(size / MAX_PARTS));
+  const stream = source.kind === "bytes" ? bytesStream(source.bytes) : source.kind === "blob" ? source.blob.stream() : source.stream;
+  const reader = createPartReader(stream.getReader(), partSize);
+  let first: Uint8Array;
+  try {
+    first = await reader.next();
+  } catch (error) {
+    reader.cancel(error);
+    throw error;
+  }
+  // A stream that ends within its first part is small: one PUT saves two round trips and a pending upload.
+  if (reader.done && first.byteLength <= settings.multipartThreshold) return putSingle(ctx, key, first, settings);
+  await uploadParts(ctx, key, first, reader, { ...settings, partSize, maxParts: MAX_PARTS });
+}
+
+/**
+ * PutObject of bytes in memory. Integrity: the body's SHA-256 goes in `x-amz-content-sha256`, so it is part of the
+ * SigV4 signature and S3 rejects a body that does not match (XAmzContentSHA256Mismatch). We chose this over
+ * `x-amz-checksum-sha256` because every S3-compatible verifies it, it needs no checksum algorithm declared at
+ * CreateMultipartUpload for parts, and Web Crypto has no MD5 for `Content-MD5`.
+ */
+export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, settings: UploadSettings): Promise<void> {
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+  await s3Request(ctx, {
+    operation: "PutObject",
+    method: "PUT",
+    key,
+    headers: settings.headers,
+    body: bytes,
+    payloadHash: toHex(await sha256(bytes)),
+    signal: settings.signal,
+  });
+}
+
+// --- internal ---
+
+// Slices, not copies: the part reader copies each slice into its part buffer anyway.
+function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  const slice = 1 << 20;
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.subarray(offset, (offset += slice)));
+    },
+  });
+}

@@ -1,0 +1,177 @@
+import type { AwsClient } from "aws4fetch";
+import type { Driver, StorageMeta } from "unstorage";
+import { createError, keyDepth, normalizeKey } from "./_utils.ts";
+import { createContext, partSettings, type PartSettings } from "./_s3-config.ts";
+import { objectUrl, s3Request, type S3Context } from "./_s3-request.ts";
+import { putValue } from "./_s3-upload.ts";
+import { contentTypeOf } from "./_s3-values.ts";
+import { deleteObjects, listObjects, readMeta } from "./_s3-bucket.ts";
+
+export interface S3DriverOptions {
+  /** S3 API endpoint without the bucket. Required. @example "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000" */
+  endpoint: string;
+  /** Bucket name. Required. @example "uploads" */
+  bucket: string;
+  /** Access key id. Required. */
+  accessKeyId: string;
+  /** Secret access key. Required; never appears in errors. */
+  secretAccessKey: string;
+  /** Session token of temporary (STS / IAM role) credentials. Default: none. */
+  sessionToken?: string;
+  /** Signing region. Default `"us-east-1"`. @example "auto" (Cloudflare R2) */
+  region?: string;
+  /** `"path"`: `endpoint/bucket/key` (default, works with any endpoint); `"virtual-hosted"`: `bucket.endpoint-host/key`. */
+  addressing?: "path" | "virtual-hosted";
+  /** Key prefix inside the bucket; `:` and `/` both separate. Default: none. @example "app:uploads" */
+  base?: string;
+  /** Multipart part size in bytes. Default 8 MiB, at least 5 MiB (S3's minimum). */
+  partSize?: number;
+  /** Parts uploaded at once. Default 4. Memory of an upload ≈ partSize × (partConcurrency + 1). */
+  partConcurrency?: number;
+  /** Values of known length up to this size go as one PutObject. Default 8 MiB, at most 5 GiB. */
+  multipartThreshold?: number;
+  /** Retries of a request answered 429 or 5xx or failing on the network. Default 3. */
+  retries?: number;
+  /** Base of the exponential backoff (full jitter) in ms; a Retry-After header wins. Default 100. */
+  retryDelay?: number;
+  /** Content-Type of written objects: fixed, or per key. Default: by extension, else text/plain (setItem) or application/octet-stream (setItemRaw). */
+  contentType?: string | ((key: string) => string | undefined);
+  /** Cache-Control of written objects. Default: none. @example "public, max-age=31536000, immutable" */
+  cacheControl?: string;
+  /** fetch implementation, e.g. to instrument or proxy requests. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export interface S3DriverInstance {
+  client: AwsClient;
+  bucket: string;
+  /** The object key in the bucket for a driver key (`base` applied, `:` → `/`). */
+  objectKey(key: string): string;
+  /** The object's URL for a driver key, in the configured addressing style. */
+  url(key: string): string;
+}
+
+const DRIVER_NAME = "queued-storage:s3";
+
+/**
+ * Streaming S3 driver on aws4fetch: edge-safe (fetch, Web Streams, Web Crypto only), multipart uploads with bounded
+ * memory, paginated prefix listing, scoped `clear(base)`, retries with backoff.
+ * @example
+ * const storage = createStorage({ driver: s3Driver({ endpoint, bucket, accessKeyId, secretAccessKey, region }) });
+ * await storage.setItemRaw("videos:a.mp4", file.stream());
+ */
+export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptions, S3DriverInstance> {
+  let _ctx: S3Context | undefined;
+  let _settings: PartSettings | undefined;
+  const basePrefix = normalizeKey(options.base, "/");
+
+  const getContext = (): S3Context => (_ctx ??= createContext(DRIVER_NAME, options));
+  const settings = (): PartSettings => (_settings ??= partSettings(DRIVER_NAME, options));
+  const objectKey = (key: string): string => {
+    const path = normalizeKey(key, "/");
+    if (!path || path.split("/").some((s) => s === "." || s === "..")) {
+      throw createError(DRIVER_NAME, `Invalid key ${JSON.stringify(key)}: empty, or with "." or ".." segments.`);
+    }
+    return basePrefix ? `${basePrefix}/${path}` : path;
+  };
+  const listPrefix = (base: string | undefined): string =>
+    [basePrefix, normalizeKey(base, "/")].filter(Boolean).map((p) => `${p}/`).join("");
+  const headersFor = (key: string, opts: TransactionOptions, fallbackType: string): Record<string, string> => {
+    const type = typeof options.contentType === "function" ? options.contentType(key) : options.contentType;
+    return {
+      "content-type": type ?? contentTypeOf(key, fallbackType),
+      ...(options.cacheControl ? { "cache-control": options.cacheControl } : {}),
+      ...lowerCase(opts.headers),
+    };
+  };
+  const get = async (key: string, opts: TransactionOptions): Promise<Response | null> => {
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+    const response = await s3Request(getContext(), { operation: "GetObject", method: "GET", key, signal: opts.signal, accept: [404] });
+    if (response.status !== 404) return response;
+    await response.arrayBuffer();
+    return null;
+  };
+  const flags = { maxDepth: true, streams: true };
+
+  return {
+    name: DRIVER_NAME,
+    options,
+    flags,
+    getInstance: (): S3DriverInstance => {
+      const ctx = getContext();
+      return { client: ctx.client, bucket: ctx.bucket, objectKey, url: (key) => objectUrl(ctx, objectKey(key)) };
+    },
+    async hasItem(key, opts: TransactionOptions = {}) {
+      return (await readMeta(getContext(), objectKey(key), opts.signal)) !== null;
+    },
+    async getItem(key, opts: TransactionOptions = {}) {
+      const response = await get(objectKey(key), opts);
+      return response ? response.text() : null;
+    },
+    async getItemRaw(key, opts: TransactionOptions = {}) {
+      const response = await get(objectKey(key), opts);
+      if (!response) return null;
+      if (opts.type === "stream") return response.body ?? new Blob([]).stream();
+      return new Uint8Array(await response.arrayBuffer());
+    },
+    async getMeta(key, opts: TransactionOptions = {}): Promise<StorageMeta | null> {
+      return readMeta(getContext(), objectKey(key), opts.signal);
+    },
+    async setItem(key, value: string, opts: TransactionOptions = {}) {
+      const path = objectKey(key);
+      const headers = headersFor(path, opts, "text/plain; charset=utf-8");
+      await putValue(getContext(), path, value, { ...settings(), headers, signal: opts.signal });
+    },
+    async setItemRaw(key, value: unknown, opts: TransactionOptions = {}) {
+      const path = objectKey(key);
+      const headers = headersFor(path, opts, "application/octet-stream");
+      await putValue(getContext(), path, value, { ...settings(), headers, signal: opts.signal });
+    },
+    async removeItem(key, opts: TransactionOptions = {}) {
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html (404 from S3-compatibles: already gone)
+      const response = await s3Request(getContext(), {
+        operation: "DeleteObject",
+        method: "DELETE",
+        key: objectKey(key),
+        signal: opts.signal,
+        accept: [404],
+      });
+      await response.arrayBuffer();
+    },
+    async getKeys(base, opts: TransactionOptions & { maxDepth?: number } = {}) {
+      const keys: string[] = [];
+      for await (const page of listObjects(getContext(), listPrefix(base), opts.signal)) {
+        for (const path of page) {
+          const key = basePrefix ? path.slice(basePrefix.length + 1) : path;
+          // Folder markers (`dir/`) and keys with empty segments have no unstorage key that maps back to them.
+          if (!key || key.split("/").includes("")) continue;
+          const driverKey = key.replaceAll("/", ":");
+          if (opts.maxDepth === undefined || keyDepth(driverKey) <= opts.maxDepth) keys.push(driverKey);
+        }
+      }
+      return keys;
+    },
+    async clear(base, opts: TransactionOptions = {}) {
+      const ctx = getContext();
+      // Delete page by page: each ListObjectsV2 page (≤ 1,000 keys) is one DeleteObjects batch.
+      for await (const page of listObjects(ctx, listPrefix(base), opts.signal)) {
+        await deleteObjects(ctx, page, opts.signal);
+      }
+    },
+    dispose() {
+      // Nothing is held open between calls; kept so that storage.dispose() and unmount() may call it any number of times.
+    },
+  };
+}
+
+// --- internal ---
+
+interface TransactionOptions {
+  type?: string;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+}
+
+function lowerCase(headers: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+}

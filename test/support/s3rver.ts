@@ -1,0 +1,79 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface S3rverHandle {
+  /** `http://127.0.0.1:<port>`: path-style, real SigV4 (verified by the child, see s3rver-child.mjs). */
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** s3rver's data directory (removed by `stop()`). */
+  directory: string;
+  /** The child's process id, e.g. to keep its memory apart from the test's. */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL("./s3rver-child.mjs", import.meta.url));
+
+/**
+ * Start s3rver in a child process on a free loopback port, with a fresh data directory and one bucket.
+ * Fails loudly (with the child's stderr) when it cannot start.
+ */
+export async function startS3rver(options: { bucket?: string } = {}): Promise<S3rverHandle> {
+  const bucket = options.bucket ?? "queued-storage-test";
+  const directory = await mkdtemp(join(tmpdir(), "queued-storage-s3rver-"));
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", CHILD, directory, bucket], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  // The child writes only s3rver's internal errors there: show them, they explain a 500.
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr += text;
+    process.stderr.write(`[s3rver] ${text}`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let stdout = "";
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error("no answer within 20 s")), 20_000);
+    const fail = (cause: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      void rm(directory, { recursive: true, force: true });
+      reject(new Error(`s3rver (test/support/s3rver-child.mjs) could not start: ${cause.message}\n${stderr}`));
+    };
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text;
+      const line = stdout.split("\n")[0];
+      if (stdout.includes("\n") && line && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+    child.once("error", fail);
+    void exited.then((code) => fail(new Error(`exited with code ${code}`)));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    region: "us-east-1",
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    directory,
+    pid: child.pid!,
+    async stop() {
+      child.stdin.end();
+      child.kill("SIGTERM");
+      await exited;
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
