@@ -34,7 +34,10 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     try {
       return typeof raw === "string" ? (JSON.parse(raw) as FlagRecord) : (raw as FlagRecord);
     } catch {
-      throw new Error(`[queued-storage] [flags:${backend.name}] corrupt state record for key "${key}"`);
+      throw new Error(
+        `[queued-storage] [flags:${backend.name}] corrupt state record for key "${key}": a torn write? ` +
+          "Keep state in a driver with atomic writes (queued-storage/drivers/fs, not unstorage's fs)",
+      );
     }
   }
 

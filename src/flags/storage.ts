@@ -1,5 +1,6 @@
 import type { Driver } from "unstorage";
 import type { FlagStore } from "../types.ts";
+import { _normalizeKey } from "../_keys.ts";
 import { _applyingStore } from "./_applying.ts";
 
 export interface StorageFlagsOptions {
@@ -38,7 +39,8 @@ export function storageFlags(driver: Driver, options: StorageFlagsOptions = {}):
     },
     async keys(prefix) {
       const listBase = prefix ? `${base}:${prefix.replace(/:+$/, "")}` : base;
-      const keys = await driver.getKeys(`${listBase}:`, {});
+      // Drivers may ignore the base and answer with `/` separators (unstorage's fs does both).
+      const keys = (await driver.getKeys(`${listBase}:`, {})).map(_normalizeKey);
       const start = `${base}:`;
       return keys.filter((k) => k.startsWith(start)).map((k) => k.slice(start.length));
     },
