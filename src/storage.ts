@@ -149,7 +149,9 @@ export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorag
   const driver = queuedDriver(options);
   const storage = createStorage({ driver });
   // unstorage's clear(base) skips a root mount when the base is below it (unstorage #801): scope it ourselves.
-  const clear: Storage["clear"] = (base, opts) => driver.clear!(base ? _normalizeKey(base) : "", opts ?? {});
+  const clear: Storage["clear"] = async (base, opts) => {
+    await driver.clear!(base ? _normalizeKey(base) : "", opts ?? {});
+  };
   return Object.assign(storage, driver.getInstance!(), { clear });
 }
 
