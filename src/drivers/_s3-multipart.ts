@@ -87,9 +87,6 @@ export async function uploadParts(
 
   const query = (extra: string): string => `${extra}uploadId=${encodeRfc3986(uploadId!)}`;
   const inflight = new Set<Promise<void>>();
-  const stop = new AbortController();
-  const onAbort = (): void => stop.abort(settings.signal?.reason);
-  settings.signal?.addEventListener("abort", onAbort, { once: true });
   const etags: string[] = [];
   const state: { failure?: { error: unknown } } = {};
   try {
@@ -103,12 +100,9 @@ export async function uploadParts(
       // Blob copies the bytes now (so the part buffer can be refilled) and keeps them for retries.
       const body = new Blob([bytes as Uint8Array<ArrayBuffer>]);
       // https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
-      const task = uploadPart(ctx, key, query(`partNumber=${partNumber}&`), body, payloadHash, stop.signal).then(
+      const task = uploadPart(ctx, key, query(`partNumber=${partNumber}&`), body, payloadHash, settings.signal).then(
         (etag) => void (etags[partNumber - 1] = etag),
-        (error: unknown) => {
-          state.failure ??= { error };
-          stop.abort();
-        },
+        (error: unknown) => void (state.failure ??= { error }),
       );
       inflight.add(task);
       void task.then(() => inflight.delete(task));
@@ -139,7 +133,8 @@ export async function uploadParts(
     const { code, message } = parseS3Error(await completed.text());
     if (code) throw s3Error(ctx, { operation: "CompleteMultipartUpload", key }, `${code}: ${message}`, { status: 200, code });
   } catch (error) {
-    stop.abort();
+    // Parts still in flight are let finish (they never reject): a part landing after AbortMultipartUpload would
+    // survive it (S3 says to abort again in that case), so the abort goes out only once nothing is in flight.
     await Promise.all(inflight);
     parts.cancel(error);
     const aborted = await abortUpload(ctx, key, query(""));
@@ -149,8 +144,6 @@ export async function uploadParts(
     if (!aborted) throw reason;
     throw createError(ctx.driver, `${(reason as Error).message}; then ${aborted.message.replace(/^\[unstorage\] \[[^\]]*\] /, "")} ` +
       `(upload ${uploadId} may keep its parts until a lifecycle rule removes them)`, { cause: reason });
-  } finally {
-    settings.signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -162,7 +155,7 @@ async function uploadPart(
   query: string,
   body: Blob,
   payloadHash: string,
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
 ): Promise<string> {
   const response = await s3Request(ctx, { operation: "UploadPart", method: "PUT", key, query, body, payloadHash, signal });
   await response.arrayBuffer();

@@ -32,6 +32,8 @@ server.store.deleteObject = (bucketName, key) =>
   });
 // Internal errors (500) of s3rver itself go to stderr, which the parent shows when something fails.
 server.on("error", (error) => {
+  // A client that stops reading a body (a cancelled stream) is not a server fault.
+  if (error.code === "ECONNRESET" || error.code === "EPIPE") return;
   if (!(error instanceof S3Error) || error.status >= 500) process.stderr.write(`${error.stack ?? error}\n`);
 });
 const { port } = await server.run();
