@@ -108,7 +108,7 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       const { local, remote } = await ctx.tiers();
       const tombstone = await ctx.flags.remove(ctx.flagKey(key));
       await Promise.all([local.removeItem?.(key, opts), remote.removeItem?.(key, opts)]);
-      await ctx.flags.forget(ctx.flagKey(key), tombstone.generation);
+      await _finishRemoval(ctx, remote, key, tombstone);
     },
     async getKeys(base, opts) {
       const { local, remote } = await ctx.tiers();
@@ -129,6 +129,12 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       const flagBase = [ctx.options.prefix, prefix].filter(Boolean).join(":");
       await ctx.flags.clear(flagBase || undefined);
       await Promise.all([_clearTier(local, prefix, opts), _clearTier(remote, prefix, opts)]);
+      // Keys a transfer held were tombstoned instead: wait for those transfers, so nothing reappears afterwards.
+      const held = (await ctx.flags.pending()).filter(
+        ([flagKey, record]) => record.state === "removed" && (!flagBase || flagKey.startsWith(`${flagBase}:`)),
+      );
+      const keyOf = (flagKey: string): string => (ctx.options.prefix ? flagKey.slice(ctx.options.prefix.length + 1) : flagKey);
+      await Promise.all(held.map(([flagKey, record]) => _finishRemoval(ctx, remote, keyOf(flagKey), record)));
     },
     dispose() {
       return (disposed ??= _dispose(ctx));
@@ -206,6 +212,22 @@ async function _waitForEviction(ctx: _Context, key: string): Promise<void> {
     const record = await ctx.flags.get(ctx.flagKey(key));
     if (!record?.evictUntil || record.evictUntil <= Date.now()) return;
   }
+}
+
+/**
+ * Drop the tombstone once no transfer holds the key. A transfer that was uploading when the key was removed
+ * could put the object back on the remote: wait for it to let go (it cleans up after itself), then make sure.
+ */
+async function _finishRemoval(ctx: _Context, remote: Driver, key: string, tombstone: FlagRecord): Promise<void> {
+  const flagKey = ctx.flagKey(key);
+  let record: FlagRecord | null = tombstone;
+  for (let wait = 5; record?.lease && (record.leaseUntil ?? 0) > Date.now(); wait = Math.min(wait * 2, 200)) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    record = await ctx.flags.get(flagKey);
+    if (record && record.generation !== tombstone.generation) return; // written again meanwhile: not ours to finish
+  }
+  if (record !== tombstone) await remote.removeItem?.(key, {});
+  await ctx.flags.forget(flagKey, tombstone.generation);
 }
 
 async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<void> {

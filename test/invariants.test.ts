@@ -113,6 +113,12 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage"): P
         throw new Error(`seed ${seed} ${task.name}/${flagsKind} step ${step} (${op}): "${key}" read ${JSON.stringify(got)}, want ${JSON.stringify(want)}; status ${JSON.stringify(await storage.status(key))}`);
       }
     }
+    // Listings agree with reads: every live key once, no removed key (not even one a running transfer re-uploaded).
+    const listed = (await storage.getKeys()).sort();
+    const live = [...expected].filter(([, value]) => value !== null).map(([key]) => key).sort();
+    if (JSON.stringify(listed) !== JSON.stringify(live)) {
+      throw new Error(`seed ${seed} ${task.name}/${flagsKind} step ${step} (${op}): getKeys() ${JSON.stringify(listed)}, want ${JSON.stringify(live)}`);
+    }
   };
 
   for (let step = 0; step < OPS; step++) {

@@ -1,7 +1,8 @@
 import { createStorage } from "unstorage";
 import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
-import { createQueuedStorage, memoryQueue, queuedDriver, type QueuedStorage } from "../src/index.ts";
+import { createQueuedStorage, memoryQueue, queuedDriver, storageFlags, transferAndDelete, type QueuedStorage } from "../src/index.ts";
+import { testDriver } from "./support/unstorage-test-driver.ts";
 
 let storage: QueuedStorage;
 // unstorage's memory driver keeps transferred raw values as bytes.
@@ -13,6 +14,17 @@ const make = (options: Partial<Parameters<typeof createQueuedStorage>[0]> = {}) 
   return { local, remote, storage };
 };
 afterEach(() => storage?.dispose());
+
+describe("unstorage driver battery: queued driver over memory tiers", () => {
+  testDriver({ driver: () => queuedDriver({ local: memory(), remote: memory() }) });
+});
+
+describe("unstorage driver battery: transferAndDelete, state in a driver, delayed", () => {
+  testDriver({
+    driver: () => queuedDriver({ local: memory(), remote: memory(), task: transferAndDelete, flags: storageFlags(memory()) }),
+  });
+  testDriver({ driver: () => queuedDriver({ local: memory(), remote: memory(), delayed: true }) });
+});
 
 describe("unstorage driver contract", () => {
   it("answers null for missing keys and does not throw on removing them or clearing empty storage", async () => {
