@@ -53,13 +53,14 @@ function jitteryDriver(driver: Driver, random: () => number, stall: string[] = [
       if (stall.includes(method) && random() < 0.3) await new Promise((r) => setTimeout(r, 1 + random() * 6));
       const result = await original.apply(driver, args);
       await jitter();
+      if (stall.includes(method) && random() < 0.2) await new Promise((r) => setTimeout(r, 1 + random() * 6));
       return result;
     };
   }
   return wrapped;
 }
 
-const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+const encode = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
 const decode = (value: unknown): string | null => {
   if (value === null || typeof value === "string") return value;
   return new TextDecoder().decode(value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer));
