@@ -1,7 +1,7 @@
-import { createError } from "./_utils.ts";
+import { chunkBytes, createError } from "./_utils.ts";
 import { encodeRfc3986, s3Error, s3Request, type S3Context, type S3Error } from "./_s3-request.ts";
 import { completeMultipartXml, parseS3Error, textOf } from "./_s3-xml.ts";
-import { chunkBytes, sha256, toHex } from "./_s3-values.ts";
+import { sha256, toHex } from "./_s3-values.ts";
 
 /** Reads a stream into parts of `partSize` bytes, reusing one buffer: the caller copies each part out before `next()`. */
 export interface PartReader {

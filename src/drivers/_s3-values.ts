@@ -19,15 +19,6 @@ export function toUploadSource(value: unknown): UploadSource | undefined {
   return undefined;
 }
 
-/** A stream chunk as bytes: Uint8Array, other views, ArrayBuffer or string. */
-export function chunkBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === "string") return new TextEncoder().encode(chunk);
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
-  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError(`stream chunks must be bytes or strings, got ${chunk === null ? "null" : typeof chunk}`);
-}
-
 /** The Content-Type for an object key, from its extension; `fallback` when it has none we know. */
 export function contentTypeOf(objectKey: string, fallback: string): string {
   const name = objectKey.slice(objectKey.lastIndexOf("/") + 1);

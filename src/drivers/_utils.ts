@@ -1,4 +1,5 @@
-// Vendored from unstorage's driver utils (unstorage 2 no longer exports them); same messages and behaviour.
+// Shared by our drivers. createError, createRequiredError and normalizeKey are vendored from unstorage's driver utils
+// (unstorage 2 no longer exports them), with the same messages and behaviour.
 
 /** An `Error` named after the driver: `[unstorage] [<driver>] <message>`. */
 export function createError(driver: string, message: string, options?: ErrorOptions): Error {
@@ -30,4 +31,13 @@ export function keyDepth(key: string): number {
   let depth = 0;
   for (let i = key.indexOf(":"); i !== -1; i = key.indexOf(":", i + 1)) depth++;
   return depth;
+}
+
+/** A stream chunk as bytes: Uint8Array, other views, ArrayBuffer or string. */
+export function chunkBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === "string") return new TextEncoder().encode(chunk);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`stream chunks must be bytes or strings, got ${chunk === null ? "null" : typeof chunk}`);
 }

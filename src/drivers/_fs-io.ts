@@ -1,0 +1,115 @@
+import type { FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { chunkBytes } from "./_utils.ts";
+import { tempName } from "./_fs-paths.ts";
+
+const READ_CHUNK = 64 * 1024;
+
+/**
+ * Atomic write: into a temp file in the target's directory, fsync, rename over the target. Readers see the old
+ * file or the new one, never a part; a failure (or a crash) leaves the old content, and a failure removes the temp.
+ */
+export async function writeAtomic(path: string, value: unknown, signal?: AbortSignal): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const temp = join(dir, tempName(basename(path)));
+  const handle = await open(temp, "wx");
+  try {
+    await writeValue(handle, value, signal);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await renameRetrying(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDirectory(dir);
+}
+
+/** A Web stream over an open file, read in 64 KiB chunks as it is pulled; the handle closes at the end or on cancel. */
+export function fileStream(handle: FileHandle, onClose: () => void): ReadableStream<Uint8Array> {
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    onClose();
+    await handle.close();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const buffer = new Uint8Array(READ_CHUNK);
+        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+        if (bytesRead === 0) {
+          await close();
+          controller.close();
+        } else {
+          controller.enqueue(bytesRead === READ_CHUNK ? buffer : buffer.subarray(0, bytesRead));
+        }
+      } catch (error) {
+        await close().catch(() => {});
+        controller.error(error);
+      }
+    },
+    cancel: close,
+  });
+}
+
+// --- internal ---
+
+async function writeValue(handle: FileHandle, value: unknown, signal?: AbortSignal): Promise<void> {
+  if (typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return writeAll(handle, chunkBytes(value));
+  }
+  const stream = typeof Blob !== "undefined" && value instanceof Blob ? value.stream() : (value as ReadableStream<unknown>);
+  const reader = stream.getReader();
+  try {
+    for (let result = await reader.read(); !result.done; result = await reader.read()) {
+      signal?.throwIfAborted();
+      await writeAll(handle, chunkBytes(result.value));
+    }
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    throw error;
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.byteLength; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+// On Windows, renaming over a file another process has open fails for a moment (EPERM/EBUSY/EACCES).
+async function renameRetrying(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await rename(from, to);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || !(code === "EPERM" || code === "EBUSY" || code === "EACCES")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+    }
+  }
+}
+
+// Makes the rename itself durable. Not possible everywhere (Windows cannot open directories): best effort.
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch {
+    // durability of the directory entry is then up to the OS
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
