@@ -4,15 +4,20 @@ import type { Driver } from "unstorage";
  * A driver made to feel far away: every call waits `latencyMs`, and streamed writes are paced to `bytesPerSecond`.
  * Keeps the wrapped driver's stream support, so the transfer still streams end to end.
  */
-export function farAway(driver: Driver, { latencyMs, bytesPerSecond }: { latencyMs: number; bytesPerSecond: number }): Driver {
+export function farAway(
+  driver: Driver,
+  options: { latencyMs: number; bytesPerSecond: number; onBytes?: (key: string, sent: number) => void },
+): Driver {
+  const { latencyMs, bytesPerSecond } = options;
   const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-  const paced = (stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
+  const paced = (key: string, stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> => {
     const start = performance.now();
     let sent = 0;
     return stream.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         async transform(chunk, controller) {
           sent += chunk.length;
+          options.onBytes?.(key, sent);
           const due = (sent / bytesPerSecond) * 1000 - (performance.now() - start);
           if (due > 1) await wait(due);
           controller.enqueue(chunk);
@@ -36,13 +41,13 @@ export function farAway(driver: Driver, { latencyMs, bytesPerSecond }: { latency
     },
     async setItemRaw(key, value, opts) {
       await wait(latencyMs);
-      return driver.setItemRaw!(key, value instanceof ReadableStream ? paced(value) : value, opts);
+      return driver.setItemRaw!(key, value instanceof ReadableStream ? paced(key, value) : value, opts);
     },
   };
 }
 
 /** A stream of `size` bytes made on the fly: never held in memory as a whole. */
-export function generatedStream(size: number, chunkSize = 256 * 1024): ReadableStream<Uint8Array> {
+export function generatedStream(size: number, chunkSize: number = 256 * 1024): ReadableStream<Uint8Array> {
   let sent = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {

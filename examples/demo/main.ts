@@ -10,11 +10,25 @@ const BIG = 48 * 1024 * 1024;
 await rm(DIR, { recursive: true, force: true });
 
 const local = fsDriver({ base: `${DIR}/local` });
-// The "remote" is a directory too, behind 15 ms of latency per request and a 400 MiB/s cap, so transfers take a moment.
-const remote = farAway(fsDriver({ base: `${DIR}/remote` }), { latencyMs: 15, bytesPerSecond: 400 * 1024 * 1024 });
+// The "remote" is a directory too, behind 200 ms of latency per request and a 32 MiB/s cap, so transfers take a moment.
+const uploaded = new Map<string, number>();
+const remote = farAway(fsDriver({ base: `${DIR}/remote` }), {
+  latencyMs: 200,
+  bytesPerSecond: 32 * 1024 * 1024,
+  onBytes: (key, sent) => uploaded.set(key, sent),
+});
 const flags = storageFlags(fsDriver({ base: `${DIR}/state` }));
 const queue = memoryQueue({ concurrency: 3 });
-const storage = createQueuedStorage({ local, remote, flags, queue, onTransferred: (e) => log(`  ✓ transferred ${e.key}`) });
+let announce = false;
+const storage = createQueuedStorage({
+  local,
+  remote,
+  flags,
+  queue,
+  onTransferred: (e) => {
+    if (announce) log(`  ✓ transferred ${e.key}`);
+  },
+});
 const log = (line: string): void => console.log(line);
 const writes = new Map<string, { bytes: number; ms: number }>();
 
@@ -41,10 +55,12 @@ log("\n2. Reads right away are served from the local tier:");
 await showTiers(storage);
 
 log("\n3. Transfer progress (the in-process queue, 3 at a time):");
+announce = true;
 const progress = setInterval(async () => {
   const states = await Promise.all([...writes.keys()].map(async (key) => (await storage.status(key))?.state));
   const counts = states.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s ?? "none"]: (acc[s ?? "none"] ?? 0) + 1 }), {});
-  log(`  ${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join(", ")}`);
+  const big = `videos:big.bin ${formatBytes(uploaded.get("videos:big.bin") ?? 0)} of ${formatBytes(BIG)}`;
+  log(`  ${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join(", ")}  (${big})`);
 }, 150);
 await storage.drain();
 clearInterval(progress);
@@ -53,14 +69,15 @@ log("\n4. Once transferred, reads are served from the remote tier:");
 await showTiers(storage);
 const roundTrip = (await storage.getItemRaw("videos:big.bin", { type: "stream" })) as ReadableStream<Uint8Array>;
 let streamed = 0;
-for await (const chunk of roundTrip) streamed += chunk.length;
+const reader = roundTrip.getReader();
+for (let read = await reader.read(); !read.done; read = await reader.read()) streamed += read.value.length;
 log(`  streamed videos:big.bin back from the remote: ${formatBytes(streamed)}`);
 
 log("\n5. A transferAndDelete pass: the same files, re-transferred, local copies removed afterwards.");
 await storage.dispose();
 const cleanup = createQueuedStorage({
   local: fsDriver({ base: `${DIR}/local` }),
-  remote: farAway(fsDriver({ base: `${DIR}/remote` }), { latencyMs: 15, bytesPerSecond: 400 * 1024 * 1024 }),
+  remote: farAway(fsDriver({ base: `${DIR}/remote` }), { latencyMs: 200, bytesPerSecond: 32 * 1024 * 1024 }),
   flags: storageFlags(fsDriver({ base: `${DIR}/state` })),
   task: transferAndDelete,
 });
@@ -82,8 +99,8 @@ log(`\nRead after transferAndDelete: docs:settings.json = ${JSON.stringify(value
 await cleanup.dispose();
 
 async function showTiers(s: QueuedStorage): Promise<void> {
-  for (const key of writes.keys()) {
-    const meta = await s.getMeta(key);
-    log(`  ${key.padEnd(20)} state=${String(meta?.state).padEnd(12)} served from ${meta?.tier}`);
-  }
+  const metas = await Promise.all([...writes.keys()].map((key) => s.getMeta(key)));
+  [...writes.keys()].forEach((key, i) =>
+    log(`  ${key.padEnd(20)} state=${String(metas[i]?.state).padEnd(12)} served from ${metas[i]?.tier}`),
+  );
 }
