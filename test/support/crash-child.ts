@@ -1,7 +1,7 @@
 // A writer process that the crash test kills with SIGKILL in the middle of transfers.
 // Usage: node --import jiti/register test/support/crash-child.ts <dir> <count>
 import type { Driver } from "unstorage";
-import fs from "unstorage/drivers/fs";
+import fsDriver from "../../src/drivers/fs.ts";
 import { createQueuedStorage, memoryQueue, storageFlags } from "../../src/index.ts";
 
 const [dir, count] = process.argv.slice(2) as [string, string];
@@ -19,9 +19,9 @@ function slow(driver: Driver, ms: number): Driver {
 }
 
 const storage = createQueuedStorage({
-  local: fs({ base: `${dir}/local` }),
-  remote: slow(fs({ base: `${dir}/remote` }), 30),
-  flags: storageFlags(fs({ base: `${dir}/state` })),
+  local: fsDriver({ base: `${dir}/local` }),
+  remote: slow(fsDriver({ base: `${dir}/remote` }), 30),
+  flags: storageFlags(fsDriver({ base: `${dir}/state` })),
   queue: memoryQueue({ concurrency: 2 }),
   leaseMs: 1500,
 });
