@@ -49,10 +49,22 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     });
   }
 
+  // The highest generation this store issued, passed to the transitions as their floor (see _nextGeneration):
+  // Date.now() has ms resolution, so remove + forget + begin within one ms would otherwise reuse a generation.
+  let issued = 0;
+  function issuing<R>(transition: t.Transition<R>, generation: number): t.Transition<R> {
+    issued = Math.max(issued, generation);
+    return transition;
+  }
+
   return {
     name: backend.name,
     get: (key) => read(key),
-    begin: (key, { delayed }) => apply(key, (r, now) => t._begin(r, delayed, now)),
+    begin: (key, { delayed }) =>
+      apply(key, (r, now) => {
+        const transition = t._begin(r, delayed, now, issued);
+        return issuing(transition, transition.result.record.generation);
+      }),
     requeue: (key) => apply(key, (r, now) => t._requeue(r, now)),
     claim: (key, generation, lease) => apply(key, (r, now) => t._claim(r, generation, lease.token, lease.ms, now)),
     settle: (key, generation, token, options) =>
@@ -60,7 +72,11 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     release: (key, generation, token, { error, final }) =>
       apply(key, (r, now) => t._release(r, generation, token, error, !!final, now)),
     evicted: (key) => apply(key, (r) => t._evicted(r)),
-    remove: (key) => apply(key, (r, now) => t._remove(r, now)),
+    remove: (key) =>
+      apply(key, (r, now) => {
+        const transition = t._remove(r, now, issued);
+        return issuing(transition, transition.result.generation);
+      }),
     forget: (key, generation) => apply(key, (r, now) => t._forget(r, generation, now)),
     async pending() {
       const out: Array<[string, FlagRecord]> = [];

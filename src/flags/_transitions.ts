@@ -13,9 +13,11 @@ export interface Transition<R> {
 /**
  * Generations come from the store's clock (µs) so that they keep increasing after a record was deleted:
  * a transfer of a removed key can never be mistaken for one of a later write of the same key.
+ * `floor` is the highest generation the store has issued: a clock with ms resolution repeats itself when a key is
+ * forgotten and written again within one tick, and the new generation must still be newer than the tombstone's.
  */
-export function _nextGeneration(previous: FlagRecord | null, nowMs: number): number {
-  return Math.max((previous?.generation ?? 0) + 1, Math.floor(nowMs * 1000));
+export function _nextGeneration(previous: FlagRecord | null, nowMs: number, floor = 0): number {
+  return Math.max((previous?.generation ?? 0) + 1, Math.floor(nowMs * 1000), floor + 1);
 }
 
 function _leaseLive(record: FlagRecord, now: number): boolean {
@@ -31,12 +33,13 @@ export function _begin(
   previous: FlagRecord | null,
   delayed: boolean,
   now: number,
+  floor = 0,
 ): Transition<{ record: FlagRecord; previous: FlagRecord | null }> {
   // A running transfer keeps its lease (so no second upload of this key starts) and a running eviction
   // keeps its mark (the writer waits for it before writing the local copy).
   const record: FlagRecord = {
     state: delayed ? "local" : "queued",
-    generation: _nextGeneration(previous, now),
+    generation: _nextGeneration(previous, now, floor),
     attempts: 0,
     updatedAt: now,
   };
@@ -126,10 +129,10 @@ export function _evicted(record: FlagRecord | null): Transition<void> {
   return { next, result: undefined };
 }
 
-export function _remove(previous: FlagRecord | null, now: number): Transition<FlagRecord> {
+export function _remove(previous: FlagRecord | null, now: number, floor = 0): Transition<FlagRecord> {
   const record: FlagRecord = {
     state: "removed",
-    generation: _nextGeneration(previous, now),
+    generation: _nextGeneration(previous, now, floor),
     attempts: 0,
     updatedAt: now,
   };
