@@ -1,0 +1,189 @@
+// The per-key state machine of src/flags/_transitions.ts in Lua, so that every FlagStore operation of upstashFlags is
+// one atomic EVALSHA. One script for all operations: helpers are written once and a cold script cache costs one
+// NOSCRIPT → EVAL fallback in total, not one per operation. Keep each branch in step with its function in _transitions.ts.
+//
+// KEYS[1]  the pending index: a set of the record keys whose state is not `remote`
+// KEYS[2]  the highest generation issued so far (the floor of _nextGeneration)
+// KEYS[3…] record keys (`<prefix>:s:<key>`): one for the per-key operations, a batch for `read` and `clear`
+// ARGV[1]  operation; ARGV[2] tombstone TTL in ms; ARGV[3…] the operation's arguments
+//
+// A record is a hash of its FlagRecord fields (numbers as decimal text), so the script needs no cjson, whose
+// 14-digit number encoding would corrupt µs generations. Replies are JSON text built here: the client parses them
+// itself, whatever its automaticDeserialization setting, and strings such as an error "123" survive as strings.
+// The clock is the server's (TIME), never the caller's, so every instance shares it.
+
+/** @internal */
+export const _FLAGS_LUA: string = String.raw`
+local INDEX, FLOOR, OP, TTL_MS = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil' }
+local NUMERIC = { generation = true, attempts = true, updatedAt = true, leaseUntil = true, evictUntil = true }
+
+local function num(n) return string.format('%.17g', n) end
+local function str(s)
+  return '"' .. (string.gsub(s, '[%c"\\]', function(c) return string.format('\\u%04x', string.byte(c)) end)) .. '"'
+end
+local function json(r)
+  if not r then return 'null' end
+  local parts = {}
+  for _, f in ipairs(FIELDS) do
+    if r[f] ~= nil then parts[#parts + 1] = '"' .. f .. '":' .. (NUMERIC[f] and num(r[f]) or str(r[f])) end
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+local function outcome(status, r) return '{"status":"' .. status .. '","record":' .. json(r) .. '}' end
+
+local function load(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local r = {}
+  for i = 1, #flat, 2 do r[flat[i]] = NUMERIC[flat[i]] and tonumber(flat[i + 1]) or flat[i + 1] end
+  return r
+end
+-- Rewrites the whole hash (dropping fields the record no longer has, and any TTL), keeps the index in step and
+-- lets tombstones expire.
+local function save(key, r)
+  local args = {}
+  for _, f in ipairs(FIELDS) do
+    if r[f] ~= nil then args[#args + 1] = f; args[#args + 1] = NUMERIC[f] and num(r[f]) or r[f] end
+  end
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(args))
+  if r.state == 'removed' then redis.call('PEXPIRE', key, TTL_MS) end
+  if r.state == 'remote' then redis.call('SREM', INDEX, key) else redis.call('SADD', INDEX, key) end
+end
+local function drop(key)
+  redis.call('DEL', key)
+  redis.call('SREM', INDEX, key)
+end
+
+local clock_ms, clock_us
+local function now()
+  if not clock_ms then
+    local t = redis.call('TIME')
+    local s, us = tonumber(t[1]), tonumber(t[2])
+    clock_ms, clock_us = s * 1000 + math.floor(us / 1000), s * 1000000 + us
+  end
+  return clock_ms
+end
+-- _nextGeneration: max(previous + 1, now in µs, floor + 1), so generations keep increasing after a record was
+-- deleted, even where TIME has only ms resolution or steps back.
+local function next_generation(prev)
+  now()
+  local g = math.max(clock_us, (prev and prev.generation or 0) + 1, (tonumber(redis.call('GET', FLOOR)) or 0) + 1)
+  redis.call('SET', FLOOR, num(g))
+  return g
+end
+local function truthy(s) return s ~= nil and s ~= '' end
+local function lease_live(r, ms) return truthy(r.lease) and (r.leaseUntil or 0) > ms end
+local function tombstone(prev)
+  local r = { state = 'removed', generation = next_generation(prev), attempts = 0, updatedAt = now() }
+  if prev and truthy(prev.lease) then r.lease, r.leaseUntil = prev.lease, prev.leaseUntil end
+  return r
+end
+
+local key = KEYS[3]
+if OP == 'get' then return json(load(key)) end
+
+if OP == 'begin' then
+  local prev = load(key)
+  local ms = now()
+  local r = { state = ARGV[3] == '1' and 'local' or 'queued', generation = next_generation(prev), attempts = 0, updatedAt = ms }
+  if prev and truthy(prev.lease) then r.lease, r.leaseUntil = prev.lease, prev.leaseUntil end
+  if prev and prev.evictUntil and prev.evictUntil > ms then r.evictUntil = prev.evictUntil end
+  save(key, r)
+  return '{"record":' .. json(r) .. ',"previous":' .. json(prev) .. '}'
+end
+
+if OP == 'requeue' then
+  local r = load(key)
+  if not r or r.state == 'removed' then return 'null' end
+  r.state, r.attempts, r.updatedAt, r.error = 'queued', 0, now(), nil
+  save(key, r)
+  return json(r)
+end
+
+if OP == 'claim' then
+  local r, generation, token, lease_ms = load(key), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+  if not r or r.generation ~= generation or r.state == 'removed' then return outcome('stale', r) end
+  if r.state == 'remote' then return outcome('already-remote', r) end
+  local ms = now()
+  if lease_live(r, ms) and r.lease ~= token then return outcome('busy', r) end
+  if not (r.lease == token and r.state == 'transferring') then r.attempts = r.attempts + 1 end
+  r.state, r.lease, r.leaseUntil, r.updatedAt = 'transferring', token, ms + lease_ms, ms
+  save(key, r)
+  return outcome('claimed', r)
+end
+
+if OP == 'settle' then
+  local r, generation, token, evict_ms = load(key), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+  if not r then return outcome('stale', nil) end
+  local owned = r.lease == token
+  if r.generation ~= generation or r.state == 'removed' then
+    -- Our upload may have landed after a newer write or a removal: release the key either way.
+    if owned then r.lease, r.leaseUntil, r.updatedAt = nil, nil, now(); save(key, r) end
+    return outcome('stale', r)
+  end
+  r.lease, r.leaseUntil, r.error, r.state, r.updatedAt = nil, nil, nil, 'remote', now()
+  if evict_ms and evict_ms ~= 0 then r.evictUntil = r.updatedAt + evict_ms end
+  save(key, r)
+  return outcome('remote', r)
+end
+
+if OP == 'release' then
+  local r, generation, token = load(key), tonumber(ARGV[3]), ARGV[4]
+  if not r then return 'null' end
+  local owned = r.lease == token
+  if owned then r.lease, r.leaseUntil = nil, nil end
+  if r.generation ~= generation or r.state == 'removed' or r.state == 'remote' then
+    if owned then r.updatedAt = now(); save(key, r) end
+    return json(r)
+  end
+  r.state, r.updatedAt = ARGV[7] == '1' and 'failed' or 'queued', now()
+  if ARGV[5] == '1' then r.error = ARGV[6] end
+  save(key, r)
+  return json(r)
+end
+
+if OP == 'evicted' then
+  local r = load(key)
+  if r and r.evictUntil and r.evictUntil ~= 0 then r.evictUntil = nil; save(key, r) end
+  return 'null'
+end
+
+if OP == 'remove' then
+  local r = tombstone(load(key))
+  save(key, r)
+  return json(r)
+end
+
+if OP == 'forget' then
+  local r = load(key)
+  if not r or r.state ~= 'removed' or r.generation ~= tonumber(ARGV[3]) then return 'false' end
+  if lease_live(r, now()) then return 'false' end
+  drop(key)
+  return 'true'
+end
+
+-- Batches: the records of KEYS[3…], dropping index entries whose record is gone (an expired tombstone).
+if OP == 'read' then
+  local out = {}
+  for i = 3, #KEYS do
+    local r = load(KEYS[i])
+    if not r or r.state == 'remote' then redis.call('SREM', INDEX, KEYS[i]); r = nil end
+    out[#out + 1] = json(r)
+  end
+  return '[' .. table.concat(out, ',') .. ']'
+end
+
+-- _clearOne per key: a tombstone while a transfer holds the key, else gone.
+if OP == 'clear' then
+  local ms = now()
+  for i = 3, #KEYS do
+    local r = load(KEYS[i])
+    if r and lease_live(r, ms) then save(KEYS[i], tombstone(r)) else drop(KEYS[i]) end
+  end
+  return 'null'
+end
+
+return redis.error_reply('ERR queued-storage: unknown flags operation ' .. tostring(OP))
+`;

@@ -1,0 +1,165 @@
+import { Redis } from "@upstash/redis";
+import { _error, _messageOf } from "./_errors.ts";
+import { _FLAGS_LUA } from "./_upstash-scripts.ts";
+import type { ClaimResult, FlagRecord, FlagStore, SettleResult } from "./types.ts";
+
+/** Options of {@link upstashFlags}. */
+export interface UpstashFlagsOptions {
+  /**
+   * A ready `@upstash/redis` client. Without it one is created on first use from `url` and `token`.
+   * @example redis: Redis.fromEnv()
+   */
+  redis?: Redis;
+  /**
+   * The REST URL of the database, when no `redis` is given. Default: env `UPSTASH_REDIS_REST_URL`.
+   * @example url: "https://eu1-example-12345.upstash.io"
+   */
+  url?: string;
+  /**
+   * The REST token of the database, when no `redis` is given. Default: env `UPSTASH_REDIS_REST_TOKEN`.
+   * @example token: env.UPSTASH_REDIS_REST_TOKEN
+   */
+  token?: string;
+  /**
+   * Namespace of the Redis keys: records live at `<prefix>:s:<key>`, the pending index at `<prefix>:pending`, the
+   * highest generation issued at `<prefix>:generation`.
+   * It must not start with whitespace, `"`, `[` or `{` (the client's JSON deserialization would mangle listed keys).
+   * @default "qs"
+   * @example prefix: "uploads-flags"
+   */
+  prefix?: string;
+  /**
+   * Seconds a tombstone (the record of a removed key) lives after its last change; other records never expire.
+   * @default 86400
+   * @example tombstoneTtl: 3600
+   */
+  tombstoneTtl?: number;
+}
+
+const NAME = "upstash";
+/** Record keys per script call in `pending()` and `clear()`: small requests; concurrent calls are auto-pipelined. */
+const BATCH = 200;
+
+/**
+ * Transfer state in Upstash Redis, shared by every instance: each operation is one Lua script run atomically on the
+ * server (one round trip, EVALSHA), with the server's clock, so generations stay strictly increasing across instances.
+ *
+ * @example
+ * import { upstashFlags } from "queued-storage/upstash";
+ * const storage = createQueuedStorage({ local, remote, flags: upstashFlags() }); // UPSTASH_REDIS_REST_URL / _TOKEN
+ */
+export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
+  const prefix = options.prefix ?? "qs";
+  if (typeof prefix !== "string" || /^[\s"[{]/.test(prefix)) {
+    throw new TypeError(`[queued-storage] [${NAME}] \`prefix\` must be a string not starting with whitespace, '"', '[' or '{'`);
+  }
+  const ttl = options.tombstoneTtl ?? 86_400;
+  if (!(typeof ttl === "number" && ttl > 0 && Number.isFinite(ttl))) {
+    throw new TypeError(`[queued-storage] [${NAME}] \`tombstoneTtl\` must be a positive number of seconds`);
+  }
+  const ttlMs = String(Math.max(1, Math.round(ttl * 1000)));
+  const index = `${prefix}:pending`;
+  const floor = `${prefix}:generation`;
+  const recordPrefix = `${prefix}:s:`;
+
+  let _redis: Redis | undefined;
+  let _script: { exec(keys: string[], args: string[]): Promise<unknown> } | undefined;
+  const getRedis = (): Redis => (_redis ??= options.redis ?? _createClient(options));
+  const getScript = () => (_script ??= getRedis().createScript<unknown>(_FLAGS_LUA));
+
+  /** One EVALSHA of the flags script (EVAL after a NOSCRIPT); its reply is JSON text. */
+  async function run<T>(op: string, key: string | undefined, recordKeys: string[], args: string[] = []): Promise<T> {
+    const script = getScript();
+    let reply: unknown;
+    try {
+      reply = await script.exec([index, floor, ...recordKeys], [op, ttlMs, ...args]);
+    } catch (cause) {
+      throw _failure(op, key, cause);
+    }
+    // With automaticDeserialization the client already parsed the JSON text; without it, it is still a string.
+    return (typeof reply === "string" ? JSON.parse(reply) : reply) as T;
+  }
+  const one = <T>(op: string, key: string, args: string[] = []): Promise<T> => run<T>(op, key, [recordPrefix + key], args);
+
+  async function plain<T>(op: string, call: (redis: Redis) => Promise<T>): Promise<T> {
+    const redis = getRedis();
+    try {
+      return await call(redis);
+    } catch (cause) {
+      throw _failure(op, undefined, cause);
+    }
+  }
+
+  /** Runs `op` over `recordKeys` in batches; concurrent calls travel in one auto-pipelined request. */
+  function batched<T>(op: string, recordKeys: string[]): Promise<T[][]> {
+    const batches: string[][] = [];
+    for (let i = 0; i < recordKeys.length; i += BATCH) batches.push(recordKeys.slice(i, i + BATCH));
+    return Promise.all(batches.map((batch) => run<T[]>(op, undefined, batch)));
+  }
+
+  return {
+    name: NAME,
+    get: (key) => one<FlagRecord | null>("get", key),
+    begin: (key, { delayed }) => one("begin", key, [delayed ? "1" : "0"]),
+    requeue: (key) => one<FlagRecord | null>("requeue", key),
+    claim: (key, generation, lease) => one<ClaimResult>("claim", key, [String(generation), lease.token, String(lease.ms)]),
+    settle: (key, generation, token, settleOptions) =>
+      one<SettleResult>("settle", key, [String(generation), token, String(settleOptions?.evictMs ?? 0)]),
+    release: (key, generation, token, { error, final }) =>
+      one<FlagRecord | null>("release", key, [String(generation), token, error === undefined ? "0" : "1", error ?? "", final ? "1" : "0"]),
+    evicted: async (key) => void (await one<null>("evicted", key)),
+    remove: (key) => one<FlagRecord>("remove", key),
+    forget: (key, generation) => one<boolean>("forget", key, [String(generation)]),
+    async pending() {
+      // SMEMBERS of the index (record keys never parse as JSON, see `prefix`), then the records in batches.
+      const members = await plain("pending", (redis) => redis.smembers<string[]>(index));
+      const recordKeys = members.map(String).filter((member) => member.startsWith(recordPrefix));
+      const records = (await batched<FlagRecord | null>("read", recordKeys)).flat();
+      const out: Array<[string, FlagRecord]> = [];
+      records.forEach((record, i) => record && out.push([recordKeys[i]!.slice(recordPrefix.length), record]));
+      return out;
+    },
+    async clear(base = "") {
+      const scope = base && !base.endsWith(":") ? `${base}:` : base;
+      const match = `${_globEscape(recordPrefix + scope)}*`;
+      let cursor = "0";
+      do {
+        // SCAN (MATCH on the escaped base, so `*`, `?`, `[` in keys are literal), then _clearOne per key in Lua.
+        const [next, keys] = await plain("clear", (redis) => redis.scan(cursor, { match, count: 1000 }));
+        cursor = String(next);
+        await batched("clear", keys.map(String));
+      } while (cursor !== "0");
+    },
+  };
+}
+
+// --- internal ---
+
+function _createClient(options: UpstashFlagsOptions): Redis {
+  // `globalThis.process`, never a bare `process`: Workers have none, and edge bundlers must not see one.
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const url = options.url ?? env.UPSTASH_REDIS_REST_URL;
+  const token = options.token ?? env.UPSTASH_REDIS_REST_TOKEN;
+  if (!url || !token) {
+    const missing = [!url && "`url` (env UPSTASH_REDIS_REST_URL)", !token && "`token` (env UPSTASH_REDIS_REST_TOKEN)"];
+    throw _error(
+      `[${NAME}] no Redis configured: pass \`redis\` (an @upstash/redis client) or \`url\` and \`token\` to upstashFlags(), ` +
+        `or set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; missing ${missing.filter(Boolean).join(" and ")}`,
+      { retryable: false },
+    );
+  }
+  // Replies are JSON text we parse ourselves: no need for the client's own deserialization.
+  return new Redis({ url, token, automaticDeserialization: false });
+}
+
+function _failure(op: string, key: string | undefined, cause: unknown): Error {
+  // The client's messages end with ", command was: <the whole request>" (a script of several KB): cut that off.
+  const message = _messageOf(cause).split(", command was:")[0]!.slice(0, 300);
+  const subject = key === undefined ? op : `${op} of key ${JSON.stringify(key)}`;
+  return _error(`[${NAME}] ${subject} failed: ${message}`, key === undefined ? { cause } : { key, cause });
+}
+
+/** Escapes Redis glob characters so that a key prefix matches itself only. */
+function _globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
