@@ -2,7 +2,7 @@ import type { Driver, TransferJob, TransferQueue } from "../../../src/index.ts";
 import { toBytes } from "./assert.ts";
 
 /** Deterministic pseudo-random bytes (xorshift), so every runtime compares against the same content. */
-export function bytesOf(length: number, seed = 1): Uint8Array {
+export function bytesOf(length: number, seed: number = 1): Uint8Array {
   const bytes = new Uint8Array(length);
   let x = seed || 1;
   for (let i = 0; i < length; i++) {
@@ -15,7 +15,7 @@ export function bytesOf(length: number, seed = 1): Uint8Array {
 }
 
 /** A ReadableStream of `bytes` in chunks of `chunk` bytes, with no known length. */
-export function streamOf(bytes: Uint8Array, chunk = 64 * 1024): ReadableStream<Uint8Array> {
+export function streamOf(bytes: Uint8Array, chunk: number = 64 * 1024): ReadableStream<Uint8Array> {
   let offset = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
