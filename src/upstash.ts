@@ -148,8 +148,12 @@ function _createClient(options: UpstashFlagsOptions): Redis {
       { retryable: false },
     );
   }
-  // Replies are JSON text we parse ourselves: no need for the client's own deserialization.
-  return new Redis({ url, token, automaticDeserialization: false });
+  try {
+    // Replies are JSON text we parse ourselves: no need for the client's own deserialization.
+    return new Redis({ url, token, automaticDeserialization: false });
+  } catch (cause) {
+    throw _error(`[${NAME}] invalid \`url\`: ${_messageOf(cause)}`, { cause, retryable: false });
+  }
 }
 
 function _failure(op: string, key: string | undefined, cause: unknown): Error {

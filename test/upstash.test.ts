@@ -183,6 +183,10 @@ describe("upstashFlags specifics", () => {
     }
   });
 
+  it("says which option is wrong for a bad url", async () => {
+    await expect(upstashFlags({ url: "not a url", token: "t" }).get("k")).rejects.toThrow(/\[queued-storage\] \[upstash\] invalid `url`/);
+  });
+
   it("rejects a prefix the client's JSON deserialization could mangle and a non-positive tombstoneTtl", () => {
     for (const prefix of ["[x", "{x", '"x', " x"]) expect(() => upstashFlags({ redis, prefix })).toThrow(/`prefix`/);
     expect(() => upstashFlags({ redis, tombstoneTtl: 0 })).toThrow(/`tombstoneTtl`/);
