@@ -55,7 +55,7 @@ export async function runSuite(env: SuiteEnv): Promise<SuiteResult> {
     failed: 0,
     names: [],
     failures: [],
-    userAgent: (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? "unknown",
+    userAgent: _userAgent(),
   };
   for (const testCase of cases) {
     try {
@@ -69,4 +69,11 @@ export async function runSuite(env: SuiteEnv): Promise<SuiteResult> {
     }
   }
   return result;
+}
+
+/** navigator.userAgent where there is one; Vercel's edge-runtime names itself in the `EdgeRuntime` global instead. */
+function _userAgent(): string {
+  const globals = globalThis as { navigator?: { userAgent?: string }; EdgeRuntime?: unknown };
+  if (typeof globals.EdgeRuntime === "string") return `EdgeRuntime/${globals.EdgeRuntime}`;
+  return globals.navigator?.userAgent ?? "unknown";
 }

@@ -1,0 +1,42 @@
+import { build, type Metafile } from "esbuild";
+import { fileURLToPath } from "node:url";
+
+/** Export conditions of each edge target, most specific first, as their own bundlers use them. */
+export const CONDITIONS: Record<"workerd" | "edge-light" | "browser", string[]> = {
+  // wrangler: workerd, worker, browser
+  workerd: ["workerd", "worker", "browser"],
+  // Next.js / Vercel: edge-light, worker, browser
+  "edge-light": ["edge-light", "worker", "browser"],
+  browser: ["browser"],
+};
+
+export interface BundleOptions {
+  conditions: string[];
+  format: "esm" | "iife";
+}
+
+export interface Bundle {
+  code: string;
+  metafile: Metafile;
+}
+
+/**
+ * Bundle a TypeScript entry of this repository for an edge runtime: browser platform (no Node built-ins are
+ * resolved, they stay external and fail the run or the guard), the given export conditions, everything else inlined.
+ */
+export async function bundleFor(entry: string, options: BundleOptions): Promise<Bundle> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL(`../../../${entry}`, import.meta.url))],
+    absWorkingDir: fileURLToPath(new URL("../../../", import.meta.url)),
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: options.format,
+    platform: "browser",
+    conditions: options.conditions,
+    mainFields: ["browser", "module", "main"],
+    target: "es2022",
+    logLevel: "silent",
+  });
+  return { code: result.outputFiles[0]!.text, metafile: result.metafile };
+}
