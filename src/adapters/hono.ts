@@ -1,0 +1,28 @@
+import type { TransferHandlerOptions } from "../qstash.ts";
+import { _webHandler, type TransferTarget } from "./_target.ts";
+
+export type { TransferTarget } from "./_target.ts";
+
+/** The part of Hono's `Context` the route needs: the untouched web `Request`. */
+export interface HonoContextLike {
+  req: { raw: Request };
+}
+
+/**
+ * A Hono route handler for the QStash transfer webhook: hands `c.req.raw` (the exact bytes that arrived, so the
+ * signature's body hash matches) to `createTransferHandler`. Register it before any middleware that reads the body.
+ * Hono itself is not imported: the handler works with any Hono version and on every runtime Hono runs on.
+ *
+ * @example
+ * import { Hono } from "hono";
+ * import { transferRoute } from "queued-storage/hono";
+ * const app = new Hono();
+ * app.post("/api/transfer", transferRoute(storage, { url: "https://app.example.com/api/transfer" }));
+ */
+export function transferRoute(
+  target: TransferTarget,
+  options?: TransferHandlerOptions,
+): (c: HonoContextLike) => Promise<Response> {
+  const handler = _webHandler(target, options);
+  return (c) => handler(c.req.raw);
+}
