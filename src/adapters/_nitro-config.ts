@@ -1,0 +1,57 @@
+import type { DriverSpec } from "../types.ts";
+
+/**
+ * `runtimeConfig.queuedStorage` of a Nitro app: JSON only, so every value can come from env at run time
+ * (`NITRO_QUEUED_STORAGE_REMOTE_SECRET_ACCESS_KEY`, in Nuxt `NUXT_QUEUED_STORAGE_…`). Driver names and the kinds of
+ * `queue` and `flags` are read at build time (they decide what is bundled); their options at run time.
+ */
+export interface QueuedStorageRuntimeConfig {
+  /** Mount point: `useStorage("uploads")` reads and writes the queued storage. @default "uploads" */
+  base: string;
+  /** The fast tier. @default { driver: "queued-storage/drivers/fs", base: "./.data/queued-storage" } */
+  local: DriverSpec;
+  /** The durable tier, e.g. `{ driver: "queued-storage/drivers/s3", endpoint, bucket, accessKeyId, secretAccessKey }`. */
+  remote: DriverSpec;
+  /** `"memory"`: transfers run in the server process; `"qstash"`: QStash calls the webhook route. @default "memory" */
+  queue: "memory" | "qstash";
+  /** `"memory"`: state in the process (one instance); `"upstash"`: state in Upstash Redis (many instances). @default "memory" */
+  flags: "memory" | "upstash";
+  /** `"transferAndDelete"` removes the local copy after the transfer. @default "transfer" */
+  task: "transfer" | "transferAndDelete";
+  /** Queue nothing on write; call `transfer(key)`. @default false */
+  delayed: boolean;
+  /** Namespace of the state keys. @default "" */
+  prefix: string;
+  /** QStash: empty values fall back to env `QSTASH_TOKEN`, `QSTASH_URL`, `QSTASH_CURRENT_SIGNING_KEY`, `QSTASH_NEXT_SIGNING_KEY`. */
+  qstash: {
+    /** Public URL of the webhook route, e.g. `https://app.example.com/_queued-storage/transfer`. Required with `queue: "qstash"`. */
+    url: string;
+    token: string;
+    baseUrl: string;
+    currentSigningKey: string;
+    nextSigningKey: string;
+  };
+  /** Upstash Redis: empty values fall back to env `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`. */
+  upstash: { url: string; token: string; prefix: string };
+}
+
+/** The defaults, with every env-overridable key present (Nitro only applies env to keys that exist). */
+export function _defaultRuntimeConfig(): QueuedStorageRuntimeConfig {
+  return {
+    base: "uploads",
+    local: { driver: "queued-storage/drivers/fs", base: "./.data/queued-storage" },
+    remote: { driver: "" },
+    queue: "memory",
+    flags: "memory",
+    task: "transfer",
+    delayed: false,
+    prefix: "",
+    qstash: { url: "", token: "", baseUrl: "", currentSigningKey: "", nextSigningKey: "" },
+    upstash: { url: "", token: "", prefix: "" },
+  };
+}
+
+/** Options without their empty strings: an unset env value means "use the library's default", not "". */
+export function _withoutEmpty<T extends Record<string, unknown>>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== "" && value !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,54 @@
+// Runs inside the built Nitro server (bundled by Nitro's rollup): mounts the queued storage from runtime config.
+import { useRuntimeConfig, useStorage } from "nitropack/runtime";
+import type { Driver } from "unstorage";
+import type { TransferHandlerOptions } from "../qstash.ts";
+import { queuedDriver } from "../storage.ts";
+import { transfer, transferAndDelete } from "../tasks.ts";
+import type { FlagStore, QueuedStorageControls, TransferQueue } from "../types.ts";
+import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_nitro-config.ts";
+
+/** What the generated plugin imports statically, as chosen at build time. */
+export interface _NitroFactories {
+  local: (options: object) => Driver;
+  remote: (options: object) => Driver;
+  qstashQueue?: (options: { url: string; token?: string; baseUrl?: string }) => TransferQueue;
+  upstashFlags?: (options: { url?: string; token?: string; prefix?: string }) => FlagStore;
+}
+
+let _controls: QueuedStorageControls | undefined;
+
+/** The queued storage's runtime config, with the defaults the module wrote at build time. */
+export function _queuedStorageConfig(): QueuedStorageRuntimeConfig {
+  return useRuntimeConfig().queuedStorage as QueuedStorageRuntimeConfig;
+}
+
+/** Build the queued driver from runtime config and mount it at `base`. Called once by the generated plugin. */
+export function _mountQueuedStorage(factories: _NitroFactories): void {
+  const config = _queuedStorageConfig();
+  const { driver: _local, ...localOptions } = config.local;
+  const { driver: _remote, ...remoteOptions } = config.remote;
+  const qstash = _withoutEmpty(config.qstash);
+  const driver = queuedDriver({
+    local: factories.local(_withoutEmpty(localOptions)),
+    remote: factories.remote(_withoutEmpty(remoteOptions)),
+    queue: factories.qstashQueue?.({ ...qstash, url: qstash.url ?? "" }),
+    flags: factories.upstashFlags?.(_withoutEmpty(config.upstash)),
+    task: config.task === "transferAndDelete" ? transferAndDelete : transfer,
+    delayed: config.delayed === true,
+    prefix: config.prefix || undefined,
+  });
+  _controls = driver.getInstance!();
+  useStorage().mount(config.base, driver);
+}
+
+/** The controls (`transfer`, `status`, `sync`, `handle`, …) of the mounted queued storage. */
+export function _useControls(): QueuedStorageControls {
+  if (!_controls) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
+  return _controls;
+}
+
+/** Options of the webhook handler from runtime config. */
+export function _handlerOptions(): TransferHandlerOptions {
+  const { url, currentSigningKey, nextSigningKey } = _withoutEmpty(_queuedStorageConfig().qstash);
+  return { url, currentSigningKey, nextSigningKey };
+}

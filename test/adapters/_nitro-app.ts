@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, copyPublicAssets, createNitro, prepare } from "nitropack";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface BuiltNitroApp {
+  dir: string;
+  /** Milliseconds the Nitro build took. */
+  buildMs: number;
+  remove(): Promise<void>;
+}
+
+/**
+ * Copy `examples/nitro` to a temp directory and build it with nitropack's programmatic API (preset node-server).
+ * The app names the module `"queued-storage/nitro"` as a user would; an alias points it at this repository's source.
+ */
+export async function buildNitroExample(): Promise<BuiltNitroApp> {
+  const dir = await mkdtemp(join(tmpdir(), "queued-storage-nitro-"));
+  await cp(join(ROOT, "examples/nitro"), dir, {
+    recursive: true,
+    filter: (source) => !/[/\\](node_modules|\.output|\.nitro|\.data)([/\\]|$)/.test(source),
+  });
+  const started = Date.now();
+  const nitro = await createNitro({
+    rootDir: dir,
+    dev: false,
+    preset: "node-server",
+    logLevel: 1,
+    alias: { "queued-storage/nitro": join(ROOT, "src/adapters/nitro.ts") },
+  });
+  try {
+    await prepare(nitro);
+    await copyPublicAssets(nitro);
+    await build(nitro);
+  } finally {
+    await nitro.close();
+  }
+  return { dir, buildMs: Date.now() - started, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface RunningServer {
+  origin: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Start `.output/server/index.mjs` on a free loopback port with `env(origin)`; resolves once it answers HTTP. */
+export async function startNitroServer(dir: string, env: (origin: string) => Record<string, string>): Promise<RunningServer> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, [join(dir, ".output/server/index.mjs")], {
+    cwd: dir,
+    env: { ...process.env, ...env(origin), PORT: String(port), HOST: "127.0.0.1", NITRO_HOST: "127.0.0.1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text));
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`the built Nitro server exited with ${child.exitCode}:\n${output}`);
+    try {
+      await fetch(`${origin}/`);
+      break;
+    } catch {
+      if (attempt > 100) throw new Error(`the built Nitro server did not answer within 10 s:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    origin,
+    output: () => output,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

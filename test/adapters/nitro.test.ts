@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import s3Driver from "../../src/drivers/s3.ts";
+import { startQStash, signQStashJwt, type QStashStandIn } from "../support/qstash-server.ts";
+import { requireRedis } from "../support/redis.ts";
+import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
+import { buildNitroExample, startNitroServer, type BuiltNitroApp, type RunningServer } from "./_nitro-app.ts";
+
+// examples/nitro built for real (nitropack 2, preset node-server) and served from .output: an upload through a
+// route that uses useStorage("uploads"), the QStash stand-in delivering the signed job to the module's webhook,
+// the bytes read back from s3rver. All configuration reaches the built server as NITRO_QUEUED_STORAGE_* env.
+describe("adapters/nitro: the module in a built Nitro app", () => {
+  let app: BuiltNitroApp | undefined;
+  let server: RunningServer | undefined;
+  let s3: S3rverHandle;
+  let upstash: UpstashProxy;
+  let qstash: QStashStandIn;
+
+  beforeAll(async () => {
+    await requireRedis();
+    [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "nitro-uploads" }), startUpstashProxy(), startQStash()]);
+    app = await buildNitroExample();
+    console.log(`[nitro] examples/nitro built in ${app.buildMs} ms`);
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await app?.remove();
+    await Promise.all([s3?.stop(), upstash?.stop(), qstash?.stop()]);
+  });
+
+  const remote = () => s3Driver({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+
+  it("serves the built app: upload, signed transfer through the webhook, read back from S3", async () => {
+    server = await startNitroServer(app!.dir, (origin) => ({
+      NITRO_QUEUED_STORAGE_LOCAL_BASE: `${app!.dir}/.data/uploads`,
+      NITRO_QUEUED_STORAGE_REMOTE_ENDPOINT: s3.endpoint,
+      NITRO_QUEUED_STORAGE_REMOTE_BUCKET: s3.bucket,
+      NITRO_QUEUED_STORAGE_REMOTE_REGION: s3.region,
+      NITRO_QUEUED_STORAGE_REMOTE_ACCESS_KEY_ID: s3.accessKeyId,
+      NITRO_QUEUED_STORAGE_REMOTE_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      NITRO_QUEUED_STORAGE_QSTASH_URL: `${origin}/_queued-storage/transfer`,
+      NITRO_QUEUED_STORAGE_QSTASH_TOKEN: qstash.token,
+      NITRO_QUEUED_STORAGE_QSTASH_BASE_URL: qstash.url,
+      NITRO_QUEUED_STORAGE_QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+      NITRO_QUEUED_STORAGE_QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+      NITRO_QUEUED_STORAGE_UPSTASH_URL: upstash.url,
+      NITRO_QUEUED_STORAGE_UPSTASH_TOKEN: upstash.token,
+      NITRO_QUEUED_STORAGE_UPSTASH_PREFIX: `nitro-${Date.now()}`,
+    }));
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
+
+    qstash.pause(); // hold the delivery: first the read from the local copy
+    const upload = await fetch(`${server.origin}/uploads/photos/cat.jpg`, { method: "PUT", body: bytes });
+    expect(upload.status, await upload.clone().text()).toBe(201);
+    expect(await upload.json()).toEqual({ key: "photos:cat.jpg" });
+    const early = await fetch(`${server.origin}/uploads/photos/cat.jpg`);
+    expect(early.headers.get("x-queued-state")).toBe("queued");
+    expect(new Uint8Array(await early.arrayBuffer())).toEqual(bytes);
+    expect(await remote().hasItem("photos/cat.jpg", {})).toBe(false);
+
+    qstash.resume();
+    await qstash.idle();
+    expect(qstash.deliveries.map((d) => [new URL(d.url).pathname, d.status])).toEqual([["/_queued-storage/transfer", 200]]);
+    const stored = await remote().getItemRaw!("photos:cat.jpg", {});
+    expect(new Uint8Array(stored as Uint8Array)).toEqual(bytes);
+    const late = await fetch(`${server.origin}/uploads/photos/cat.jpg`);
+    expect([late.headers.get("x-queued-state"), late.headers.get("x-queued-tier")]).toEqual(["remote", "remote"]);
+    expect(new Uint8Array(await late.arrayBuffer())).toEqual(bytes);
+    // The transfer state went through Upstash (flags: "upstash"), not the process memory.
+    expect(upstash.requests.some((r) => JSON.stringify(r.commands).includes("photos:cat.jpg"))).toBe(true);
+  }, 60_000);
+
+  it("the webhook refuses a delivery signed with another key (401)", async () => {
+    const url = `${server!.origin}/_queued-storage/transfer`;
+    const body = JSON.stringify({ key: "photos:cat.jpg", generation: 1 });
+    const response = await fetch(url, { method: "POST", body, headers: { "upstash-signature": signQStashJwt({ key: "sig_wrong", url, body }) } });
+    expect(response.status).toBe(401);
+  });
+});
