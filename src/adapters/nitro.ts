@@ -77,8 +77,8 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
 `;
   nitro.options.plugins.push(PLUGIN_ID);
   // Our runtime files import nitropack/runtime: they must be bundled, never left external in node_modules.
-  nitro.options.externals ??= {};
-  nitro.options.externals.inline = [...(nitro.options.externals.inline ?? []), _ownDir()];
+  const externals = (nitro.options.externals ??= {} as Nitro["options"]["externals"]);
+  externals.inline = [...(externals.inline ?? []), _ownDir()];
 
   const route = routeOption === undefined ? DEFAULT_ROUTE : routeOption;
   if (route && config.queue === "qstash") {
