@@ -86,13 +86,13 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
   }
 }
 
-/** Where our own modules are: `src/*.ts` when running from source, `dist/*.mjs` when installed. */
+/** Where our own modules are: `src/*.ts` from source (and JSR), `dist/*.mjs` from npm, `*.js` through JSR's npm layer. */
 function _ownDir(): string {
   return fileURLToPath(new URL("../", import.meta.url));
 }
 
 function _ownFile(file: string): string {
-  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".mjs";
+  const extension = /\.[cm]?[jt]s$/.exec(import.meta.url)?.[0] ?? ".mjs";
   return `${_ownDir()}${file}${extension}`;
 }
 

@@ -17,9 +17,10 @@ export interface BuiltNitroApp {
 
 /**
  * Copy `examples/nitro` to a temp directory and build it with nitropack's programmatic API (preset node-server).
- * The app names the module `"queued-storage/nitro"` as a user would; an alias points it at this repository's source.
+ * The app names the module `"queued-storage/nitro"` as a user would; an alias points it at this repository's source
+ * (or at `module`, e.g. the built `dist/adapters/nitro.mjs`).
  */
-export async function buildNitroExample(): Promise<BuiltNitroApp> {
+export async function buildNitroExample(module: string = join(ROOT, "src/adapters/nitro.ts")): Promise<BuiltNitroApp> {
   const dir = await mkdtemp(join(tmpdir(), "queued-storage-nitro-"));
   await cp(join(ROOT, "examples/nitro"), dir, {
     recursive: true,
@@ -31,7 +32,7 @@ export async function buildNitroExample(): Promise<BuiltNitroApp> {
     dev: false,
     preset: "node-server",
     logLevel: 1,
-    alias: { "queued-storage/nitro": join(ROOT, "src/adapters/nitro.ts") },
+    alias: { "queued-storage/nitro": module },
   });
   try {
     await prepare(nitro);

@@ -1,0 +1,93 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildNitroExample } from "./adapters/_nitro-app.ts";
+
+// The npm package as published (unbuild output, exports, declarations) and the JSR package (deno.json), checked
+// with the tools their registries' users rely on. One build, then every check against it.
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const BIN = join(ROOT, "node_modules/.bin");
+const SUBPATHS = [".", "./upstash", "./qstash", "./drivers/s3", "./drivers/fs", "./hono", "./h3", "./nitro"];
+
+interface Run {
+  code: number;
+  output: string;
+}
+
+function run(command: string, args: string[], timeout = 120_000, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const options = { cwd: ROOT, timeout, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1", ...env } };
+    execFile(command, args, options, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, output: `${stdout}\n${stderr}` });
+    });
+  });
+}
+
+describe("packaging", () => {
+  beforeAll(async () => {
+    const build = await run("npm", ["run", "build"], 180_000);
+    expect(build.code, `npm run build failed:\n${build.output}`).toBe(0);
+  }, 200_000);
+
+  it("package.json exports and deno.json exports name the same subpaths", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown> };
+    const deno = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8")) as { exports: Record<string, string> };
+    expect(Object.keys(pkg.exports).filter((k) => k !== "./package.json")).toEqual(SUBPATHS);
+    expect(Object.keys(deno.exports)).toEqual(SUBPATHS);
+  });
+
+  it("every npm subpath imports from dist with the same exports as its source, and has declarations", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      exports: Record<string, { types: string; default: string }>;
+    };
+    const deno = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8")) as { exports: Record<string, string> };
+    for (const subpath of SUBPATHS) {
+      const { types, default: file } = pkg.exports[subpath]!;
+      const built = Object.keys(await import(join(ROOT, file))).sort();
+      const source = Object.keys(await import(join(ROOT, deno.exports[subpath]!))).sort();
+      expect(built, subpath).toEqual(source);
+      expect((await readFile(join(ROOT, types), "utf8")).length, `${types}`).toBeGreaterThan(0);
+    }
+  });
+
+  it("publint --strict reports no problems", async () => {
+    const result = await run(join(BIN, "publint"), ["--strict"]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain("All good!");
+  });
+
+  it("@arethetypeswrong/cli (esm-only profile) reports no problems", async () => {
+    const result = await run(join(BIN, "attw"), ["--pack", ".", "--profile", "esm-only", "--format", "json"]);
+    expect(result.code, result.output).toBe(0);
+    const json = result.output.slice(result.output.indexOf("{"), result.output.lastIndexOf("}") + 1);
+    const report = JSON.parse(json) as { analysis: { problems: Array<{ kind: string; entrypoint: string; resolutionKind?: string }> } };
+    // esm-only ignores node10 and node16-cjs: the package is ESM only (engines node >= 20.11, require(esm) aside).
+    const problems = report.analysis.problems.filter((p) => p.resolutionKind !== "node10" && p.resolutionKind !== "node16-cjs");
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("deno publish --dry-run passes (types, slow types, .ts specifiers) offline, from node_modules", async () => {
+    // A fresh DENO_DIR and an unreachable npm registry: everything must come from node_modules ("nodeModulesDir": "manual").
+    const offline = { DENO_DIR: await mkdtemp(join(tmpdir(), "queued-storage-deno-")), NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/" };
+    const result = await run(join(BIN, "deno"), ["publish", "--dry-run", "--allow-dirty"], 120_000, offline);
+    await rm(offline.DENO_DIR, { recursive: true, force: true });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain("Dry run complete");
+  }, 120_000);
+
+  it("the built Nitro module (dist/adapters/nitro.mjs) bundles its runtime into a Nitro app", async () => {
+    const app = await buildNitroExample(join(ROOT, "dist/adapters/nitro.mjs"));
+    try {
+      const server = await readFile(join(app.dir, ".output/server/chunks/nitro/nitro.mjs"), "utf8");
+      expect(server).toContain("_mountQueuedStorage");
+      const routes = await readFile(join(app.dir, ".output/nitro.json"), "utf8");
+      expect(routes).toContain("node-server");
+    } finally {
+      await app.remove();
+    }
+  }, 120_000);
+});
