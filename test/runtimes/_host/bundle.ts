@@ -1,4 +1,4 @@
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 import { fileURLToPath } from "node:url";
 
 /** Export conditions of each edge target, most specific first, as their own bundlers use them. */
@@ -13,6 +13,8 @@ export const CONDITIONS: Record<"workerd" | "edge-light" | "browser", string[]> 
 export interface BundleOptions {
   conditions: string[];
   format: "esm" | "iife";
+  /** Exact import specifiers resolved to absolute paths, e.g. `queued-storage/qstash` → this repository's source. */
+  aliases?: Record<string, string>;
 }
 
 export interface Bundle {
@@ -37,6 +39,16 @@ export async function bundleFor(entry: string, options: BundleOptions): Promise<
     mainFields: ["browser", "module", "main"],
     target: "es2022",
     logLevel: "silent",
+    plugins: options.aliases ? [_aliasPlugin(options.aliases)] : [],
   });
   return { code: result.outputFiles[0]!.text, metafile: result.metafile };
+}
+
+function _aliasPlugin(aliases: Record<string, string>): Plugin {
+  return {
+    name: "exact-aliases",
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => (args.path in aliases ? { path: aliases[args.path]! } : undefined));
+    },
+  };
 }

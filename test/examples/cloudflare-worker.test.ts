@@ -1,0 +1,100 @@
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import s3Driver from "../../src/drivers/s3.ts";
+import { startQStash, type QStashStandIn } from "../support/qstash-server.ts";
+import { requireRedis } from "../support/redis.ts";
+import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
+import { bundleFor, CONDITIONS } from "../runtimes/_host/bundle.ts";
+import { ROOT, sourceAliases } from "./_aliases.ts";
+
+// examples/cloudflare-worker bundled as wrangler would (workerd conditions) and served by workerd through miniflare on
+// a real loopback port, with an R2 binding as the local tier: an upload, QStash (the stand-in) calling the Worker's
+// webhook, the transfer R2 → S3 (s3rver) inside workerd, state in Redis through the Upstash REST API.
+describe("examples/cloudflare-worker under workerd", () => {
+  let mf: Miniflare | undefined;
+  let origin: string;
+  let s3: S3rverHandle;
+  let upstash: UpstashProxy;
+  let qstash: QStashStandIn;
+
+  beforeAll(async () => {
+    await requireRedis();
+    [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "worker-archive" }), startUpstashProxy(), startQStash()]);
+    const wrangler = await readFile(join(ROOT, "examples/cloudflare-worker/wrangler.toml"), "utf8");
+    const compatibilityDate = /compatibility_date = "([^"]+)"/.exec(wrangler)![1]!;
+    const { code } = await bundleFor("examples/cloudflare-worker/src/index.ts", {
+      conditions: CONDITIONS.workerd,
+      format: "esm",
+      aliases: sourceAliases(),
+    });
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    mf = new Miniflare({
+      modules: [{ type: "ESModule", path: "worker.mjs", contents: code }],
+      compatibilityDate,
+      host: "127.0.0.1",
+      port,
+      r2Buckets: ["UPLOADS"],
+      bindings: {
+        PUBLIC_URL: origin,
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: s3.bucket,
+        S3_REGION: s3.region,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        QSTASH_TOKEN: qstash.token,
+        QSTASH_URL: qstash.url,
+        QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+        QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+        UPSTASH_REDIS_REST_URL: upstash.url,
+        UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      },
+    });
+    await mf.ready;
+  }, 60_000);
+
+  afterAll(async () => {
+    await mf?.dispose();
+    await Promise.all([s3?.stop(), upstash?.stop(), qstash?.stop()]);
+  });
+
+  it("uploads to R2, QStash delivers to the Worker's webhook, the bytes reach S3 and reads follow", async () => {
+    const bytes = new Uint8Array(400_000).map((_, i) => (i * 17) & 0xff);
+    qstash.pause();
+    const put = await fetch(`${origin}/files/avatars/ada.png`, { method: "PUT", body: bytes });
+    expect(put.status, await put.clone().text()).toBe(201);
+    expect(((await put.json()) as { status: { state: string } }).status.state).toBe("queued");
+    const early = await fetch(`${origin}/files/avatars/ada.png`);
+    expect(early.headers.get("x-queued-state")).toBe("queued");
+    expect(Buffer.compare(Buffer.from(await early.arrayBuffer()), bytes)).toBe(0);
+
+    qstash.resume();
+    await qstash.idle();
+    expect(qstash.deliveries.map((d) => [new URL(d.url).pathname, d.status])).toEqual([["/_queued-storage/transfer", 200]]);
+    const remote = s3Driver({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    expect(Buffer.compare((await remote.getItemRaw!("avatars:ada.png", {})) as Uint8Array, bytes)).toBe(0);
+    const late = await fetch(`${origin}/files/avatars/ada.png`);
+    expect(late.headers.get("x-queued-state")).toBe("remote");
+    expect(Buffer.compare(Buffer.from(await late.arrayBuffer()), bytes)).toBe(0);
+  });
+
+  it("refuses an unsigned call of the webhook (401)", async () => {
+    const response = await fetch(`${origin}/_queued-storage/transfer`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(401);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
