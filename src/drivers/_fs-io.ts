@@ -1,10 +1,11 @@
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { chunkBytes } from "./_utils.ts";
+import { blobStream, chunkBytes } from "./_utils.ts";
 import { tempName } from "./_fs-paths.ts";
 
 const READ_CHUNK = 64 * 1024;
+const WRITE_CHUNK = 256 * 1024;
 
 /**
  * Atomic write: into a temp file in the target's directory, fsync, rename over the target. Readers see the old
@@ -33,7 +34,10 @@ export async function writeAtomic(path: string, value: unknown, signal?: AbortSi
   await syncDirectory(dir);
 }
 
-/** A Web stream over an open file, read in 64 KiB chunks as it is pulled; the handle closes at the end or on cancel. */
+/**
+ * A byte stream over an open file, read as it is pulled; the handle closes at the end or on cancel. Default readers
+ * get fresh 64 KiB chunks; BYOB readers (our S3 driver's part reader) have the file read straight into their buffer.
+ */
 export function fileStream(handle: FileHandle, onClose: () => void): ReadableStream<Uint8Array> {
   let closed = false;
   const close = async (): Promise<void> => {
@@ -42,16 +46,21 @@ export function fileStream(handle: FileHandle, onClose: () => void): ReadableStr
     onClose();
     await handle.close();
   };
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: READ_CHUNK,
     async pull(controller) {
+      // With autoAllocateChunkSize there is always a request, even for default readers.
+      const request = controller.byobRequest!;
+      const view = request.view as Uint8Array;
       try {
-        const buffer = new Uint8Array(READ_CHUNK);
-        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+        const { bytesRead } = await handle.read(view, 0, view.byteLength, null);
         if (bytesRead === 0) {
           await close();
           controller.close();
+          request.respond(0);
         } else {
-          controller.enqueue(bytesRead === READ_CHUNK ? buffer : buffer.subarray(0, bytesRead));
+          request.respond(bytesRead);
         }
       } catch (error) {
         await close().catch(() => {});
@@ -59,7 +68,7 @@ export function fileStream(handle: FileHandle, onClose: () => void): ReadableStr
       }
     },
     cancel: close,
-  });
+  }) as ReadableStream<Uint8Array>;
 }
 
 // --- internal ---
@@ -68,12 +77,31 @@ async function writeValue(handle: FileHandle, value: unknown, signal?: AbortSign
   if (typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
     return writeAll(handle, chunkBytes(value));
   }
-  const stream = typeof Blob !== "undefined" && value instanceof Blob ? value.stream() : (value as ReadableStream<unknown>);
-  const reader = stream.getReader();
+  const stream = typeof Blob !== "undefined" && value instanceof Blob ? blobStream(value) : (value as ReadableStream<unknown>);
+  let byob: ReadableStreamBYOBReader | undefined;
   try {
-    for (let result = await reader.read(); !result.done; result = await reader.read()) {
-      signal?.throwIfAborted();
-      await writeAll(handle, chunkBytes(result.value));
+    byob = (stream as ReadableStream<Uint8Array>).getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream: read its chunks as they come
+  }
+  const reader = byob ?? stream.getReader();
+  try {
+    if (byob) {
+      // A byte stream fills one reused buffer: no allocation per chunk.
+      let memory = new ArrayBuffer(WRITE_CHUNK);
+      for (;;) {
+        const { done, value: view } = await byob.read(new Uint8Array(memory));
+        if (done || !view) break;
+        signal?.throwIfAborted();
+        await writeAll(handle, view);
+        memory = view.buffer as ArrayBuffer;
+      }
+    } else {
+      const chunks = reader as ReadableStreamDefaultReader<unknown>;
+      for (let result = await chunks.read(); !result.done; result = await chunks.read()) {
+        signal?.throwIfAborted();
+        await writeAll(handle, chunkBytes(result.value));
+      }
     }
   } catch (error) {
     reader.cancel(error).catch(() => {});

@@ -1,51 +1,8 @@
-import { chunkBytes, createError } from "./_utils.ts";
+import { createError } from "./_utils.ts";
+import type { PartReader } from "./_s3-parts.ts";
 import { encodeRfc3986, s3Error, s3Request, type S3Context, type S3Error } from "./_s3-request.ts";
 import { completeMultipartXml, parseS3Error, textOf } from "./_s3-xml.ts";
 import { sha256, toHex } from "./_s3-values.ts";
-
-/** Reads a stream into parts of `partSize` bytes, reusing one buffer: the caller copies each part out before `next()`. */
-export interface PartReader {
-  next(): Promise<Uint8Array>;
-  /** The source has ended and everything read has been handed out. */
-  readonly done: boolean;
-  cancel(reason: unknown): void;
-}
-
-export function createPartReader(reader: ReadableStreamDefaultReader<unknown>, partSize: number): PartReader {
-  let buffer: Uint8Array | undefined;
-  let leftover: Uint8Array | undefined;
-  let ended = false;
-  return {
-    get done() {
-      return ended && !leftover;
-    },
-    async next() {
-      buffer ??= new Uint8Array(partSize);
-      let filled = 0;
-      while (filled < partSize) {
-        let chunk = leftover;
-        leftover = undefined;
-        if (!chunk) {
-          if (ended) break;
-          const result = await reader.read();
-          if (result.done) {
-            ended = true;
-            break;
-          }
-          chunk = chunkBytes(result.value);
-        }
-        const take = Math.min(chunk.byteLength, partSize - filled);
-        buffer.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), filled);
-        filled += take;
-        if (take < chunk.byteLength) leftover = chunk.subarray(take);
-      }
-      return buffer.subarray(0, filled);
-    },
-    cancel(reason) {
-      reader.cancel(reason).catch(() => {});
-    },
-  };
-}
 
 export interface MultipartSettings {
   partSize: number;
@@ -56,9 +13,10 @@ export interface MultipartSettings {
 }
 
 /**
- * Multipart upload of `first` and whatever `parts` yields. At most `partConcurrency` parts are in flight, each held
- * as a Blob (for retries) while one more is being read, so memory stays near partSize × (partConcurrency + 1).
- * Any failure, including one of the source stream, aborts the upload so that no parts are left behind.
+ * Multipart upload of `first` and whatever `parts` yields. At most `partConcurrency` parts are in flight, each kept
+ * in its buffer (for retries) while one more is read: buffers are pooled, so an upload of any size allocates at most
+ * partConcurrency + 1 of them. Any failure, including one of the source stream, aborts the upload so that no parts
+ * are left behind.
  */
 export async function uploadParts(
   ctx: S3Context,
@@ -88,6 +46,9 @@ export async function uploadParts(
   const query = (extra: string): string => `${extra}uploadId=${encodeRfc3986(uploadId!)}`;
   const inflight = new Set<Promise<void>>();
   const etags: string[] = [];
+  // Every part is a view from offset 0 of a buffer of partSize bytes; finished parts give their buffer back.
+  const pool: Uint8Array[] = [];
+  const release = (part: Uint8Array): number => pool.push(new Uint8Array(part.buffer, 0, settings.partSize));
   const state: { failure?: { error: unknown } } = {};
   try {
     let bytes = first;
@@ -97,19 +58,18 @@ export async function uploadParts(
           `of ${settings.partSize} bytes; raise \`partSize\``);
       }
       const payloadHash = toHex(await sha256(bytes));
-      // Blob copies the bytes now (so the part buffer can be refilled) and keeps them for retries.
-      const body = new Blob([bytes as Uint8Array<ArrayBuffer>]);
+      const part = bytes;
       // https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
-      const task = uploadPart(ctx, key, query(`partNumber=${partNumber}&`), body, payloadHash, settings.signal).then(
-        (etag) => void (etags[partNumber - 1] = etag),
-        (error: unknown) => void (state.failure ??= { error }),
+      const task = uploadPart(ctx, key, query(`partNumber=${partNumber}&`), part, payloadHash, settings.signal).then(
+        (etag) => void (etags[partNumber - 1] = etag, release(part)),
+        (error: unknown) => void (state.failure ??= { error }, release(part)),
       );
       inflight.add(task);
       void task.then(() => inflight.delete(task));
       while (inflight.size >= settings.partConcurrency && !state.failure) await Promise.race(inflight);
       if (state.failure) throw state.failure.error;
       if (parts.done) break;
-      bytes = await parts.next();
+      bytes = await parts.next(pool.pop() ?? new Uint8Array(settings.partSize));
       if (bytes.byteLength === 0) break;
     }
     await Promise.all(inflight);
@@ -153,7 +113,7 @@ async function uploadPart(
   ctx: S3Context,
   key: string,
   query: string,
-  body: Blob,
+  body: Uint8Array,
   payloadHash: string,
   signal: AbortSignal | undefined,
 ): Promise<string> {

@@ -25,7 +25,7 @@ export interface S3Call {
   /** Query string without `?`, already encoded. */
   query?: string;
   headers?: Record<string, string>;
-  body?: Uint8Array | Blob | string;
+  body?: Uint8Array | string;
   /** Hex SHA-256 of `body`. Signing it makes S3 verify the payload (see `_s3-upload.ts`). */
   payloadHash?: string;
   signal?: AbortSignal;
@@ -56,12 +56,7 @@ export async function s3Request(ctx: S3Context, call: S3Call): Promise<Response>
     });
     let response: Response;
     try {
-      response = await ctx.fetch(signed.url, {
-        method: call.method,
-        headers: signed.headers,
-        body: (call.body ?? null) as BodyInit | null,
-        signal: call.signal,
-      });
+      response = await ctx.fetch(signed.url, { method: call.method, signal: call.signal, ...requestBody(signed.headers, call.body) });
     } catch (cause) {
       if (call.signal?.aborted) throw cause;
       lastError = s3Error(ctx, call, `${(cause as Error)?.message ?? cause}`, { cause });
@@ -112,6 +107,29 @@ export function s3Error(
 }
 
 // --- internal ---
+
+/** Node's fetch (undici) honours our Content-Length on a stream body; Deno and others would send it chunked. */
+const STREAM_BODIES = typeof navigator === "undefined" || navigator.userAgent?.startsWith("Node.js/") === true;
+const STREAM_SLICE = 64 * 1024;
+
+/**
+ * Node's fetch copies a byte body whole before sending it, which doubles the memory of every part in flight. There
+ * the bytes go as a stream of views with the Content-Length set (never chunked: S3 refuses that); elsewhere as bytes.
+ */
+function requestBody(headers: Headers, body: Uint8Array | string | undefined): RequestInit {
+  if (!(body instanceof Uint8Array) || !STREAM_BODIES || body.byteLength <= STREAM_SLICE) {
+    return { headers, body: (body ?? null) as BodyInit | null };
+  }
+  headers.set("content-length", String(body.byteLength));
+  let offset = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= body.byteLength) return controller.close();
+      controller.enqueue(body.subarray(offset, (offset += STREAM_SLICE)));
+    },
+  });
+  return { headers, body: stream, duplex: "half" } as RequestInit;
+}
 
 const MAX_DELAY_MS = 20_000;
 

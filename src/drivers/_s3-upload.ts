@@ -1,6 +1,7 @@
-import { createError } from "./_utils.ts";
+import { blobStream, createError } from "./_utils.ts";
 import { s3Request, type S3Context } from "./_s3-request.ts";
-import { createPartReader, uploadParts } from "./_s3-multipart.ts";
+import { uploadParts } from "./_s3-multipart.ts";
+import { createPartReader } from "./_s3-parts.ts";
 import { sha256, toHex, toUploadSource } from "./_s3-values.ts";
 
 export interface UploadSettings {
@@ -35,11 +36,11 @@ export async function putValue(ctx: S3Context, key: string, value: unknown, sett
   const size = source.kind === "bytes" ? source.bytes.byteLength : source.kind === "blob" ? source.blob.size : undefined;
   // A known size beyond 10,000 default parts gets bigger parts rather than a failure at part 10,001.
   const partSize = size === undefined ? settings.partSize : Math.max(settings.partSize, Math.ceil(size / MAX_PARTS));
-  const stream = source.kind === "bytes" ? bytesStream(source.bytes) : source.kind === "blob" ? source.blob.stream() : source.stream;
-  const reader = createPartReader(stream.getReader(), partSize);
+  const stream = source.kind === "bytes" ? bytesStream(source.bytes) : source.kind === "blob" ? blobStream(source.blob) : source.stream;
+  const reader = createPartReader(stream);
   let first: Uint8Array;
   try {
-    first = await reader.next();
+    first = await reader.next(new Uint8Array(partSize));
   } catch (error) {
     reader.cancel(error);
     throw error;

@@ -41,3 +41,18 @@ export function chunkBytes(chunk: unknown): Uint8Array {
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   throw new TypeError(`stream chunks must be bytes or strings, got ${chunk === null ? "null" : typeof chunk}`);
 }
+
+/**
+ * A Blob read slice by slice as it is pulled. Not `blob.stream()`: Node 20 reads a whole Blob ahead into memory
+ * there (its pull ignores backpressure), which for a large or file-backed Blob is the whole value.
+ */
+export function blobStream(blob: Blob, sliceSize: number = 1024 * 1024): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (offset >= blob.size) return controller.close();
+      const slice = blob.slice(offset, (offset += sliceSize));
+      controller.enqueue(new Uint8Array(await slice.arrayBuffer()));
+    },
+  });
+}

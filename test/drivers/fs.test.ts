@@ -112,6 +112,33 @@ describe("drivers: fs — streams", () => {
     expect(await driver.getItemRaw!("big:missing.bin", { type: "stream" })).toBeNull();
   });
 
+  it("writes byte streams through one reused buffer (BYOB) and chunk streams as they come, both intact", async () => {
+    const driver = fsDriver({ base: freshBase() });
+    for (const bytes of [true, false]) {
+      const source = generatedStream(3 * MiB + 17, { seed: 4, bytes, chunkSize: 100_000 });
+      await driver.setItemRaw!(`w-${bytes}`, source.stream, {});
+      const read = await digestStream((await driver.getItemRaw!(`w-${bytes}`, { type: "stream" })) as ReadableStream<Uint8Array>);
+      expect(read).toEqual({ size: 3 * MiB + 17, sha256: await source.sha256 });
+    }
+  });
+
+  it("serves a BYOB reader from the file directly", async () => {
+    const driver = fsDriver({ base: freshBase() });
+    await driver.setItemRaw!("b.bin", new Uint8Array(300_000).map((_, i) => i % 251), {});
+    const stream = (await driver.getItemRaw!("b.bin", { type: "stream" })) as ReadableStream<Uint8Array>;
+    const reader = stream.getReader({ mode: "byob" });
+    let memory = new ArrayBuffer(200_000);
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(memory));
+      if (done) break;
+      expect(value[0]).toBe(total % 251);
+      total += value.byteLength;
+      memory = value.buffer as ArrayBuffer;
+    }
+    expect(total).toBe(300_000);
+  });
+
   it("accepts Uint8Array, ArrayBuffer, Blob, ReadableStream and string; refuses anything else naming the key", async () => {
     const driver = fsDriver({ base: freshBase() });
     const bytes = new Uint8Array([9, 8, 7]);

@@ -5,13 +5,17 @@
 //   - PutObject/UploadPart need a Content-Length (AWS rejects chunked uploads: 411 MissingContentLength);
 //   - DeleteObjects needs a body checksum, as on AWS;
 //   - AbortMultipartUpload, ListMultipartUploads and ListParts exist; parts of unknown uploads are NoSuchUpload;
-//   - CompleteMultipartUpload rejects parts under 5 MiB except the last (EntityTooSmall).
+//   - CompleteMultipartUpload rejects parts under 5 MiB except the last (EntityTooSmall);
+//   - objects and parts are on disk completely before the answer (s3rver answers before its file is flushed),
+//     and DeleteObjects does not trip over its own directory pruning.
 // Usage: node --openssl-legacy-provider s3rver-child.mjs <directory> <bucket>; prints {"port":…} when ready.
 import { createHash, createHmac } from "node:crypto";
 import { createRequire } from "node:module";
-import { readdir, readFile, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { PassThrough, Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import S3rver from "s3rver";
 
 const require = createRequire(import.meta.url);
@@ -25,6 +29,21 @@ const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directo
 server.middleware.unshift(verifyRequest, missingOperations);
 // s3rver's DeleteObjects deletes keys concurrently and each delete prunes empty directories, so two of them race
 // on the same rmdir (ENOENT/ENOTEMPTY, answered 500). S3 has no directories: the object is gone, so ignore that.
+// s3rver answers PutObject/UploadPart when its hashing stream ends, before the file is flushed: a request right
+// after (CompleteMultipartUpload, GetObject) could see a short file. Write completely, then answer.
+server.store.putObject = async function putObject(object) {
+  const path = this.getResourcePath(object.bucket, object.key, "object");
+  const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+  const { size, md5 } = await writeFully(content, path);
+  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+  return { size, md5 };
+};
+server.store.putPart = async function putPart(bucketName, uploadId, partNumber, content) {
+  const path = join(this.getResourcePath(bucketName, undefined, "uploads"), uploadId, String(partNumber));
+  const { size, md5 } = await writeFully(content, path);
+  await writeFile(`${path}.md5`, md5);
+  return { size, md5 };
+};
 const deleteObject = server.store.deleteObject.bind(server.store);
 server.store.deleteObject = (bucketName, key) =>
   deleteObject(bucketName, key).catch((error) => {
@@ -187,6 +206,21 @@ async function listParts(uploadDir) {
     md5: await readFile(join(uploadDir, `${n}.md5`), "utf8").catch(() => ""),
   })));
   return parts.sort((a, b) => a.number - b.number);
+}
+
+async function writeFully(content, path) {
+  await mkdir(dirname(path), { recursive: true });
+  const hash = createHash("md5");
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  await pipeline(content, counter, createWriteStream(path));
+  return { size, md5: hash.digest("hex") };
 }
 
 function escapeXml(text) {
