@@ -1,5 +1,5 @@
 import { blobStream, createError } from "./_utils.ts";
-import { s3Request, type S3Context } from "./_s3-request.ts";
+import { s3Error, s3Request, type S3Context } from "./_s3-request.ts";
 import { uploadParts } from "./_s3-multipart.ts";
 import { createPartReader } from "./_s3-parts.ts";
 import { sha256, toHex, toUploadSource } from "./_s3-values.ts";
@@ -43,7 +43,9 @@ export async function putValue(ctx: S3Context, key: string, value: unknown, sett
     first = await reader.next(new Uint8Array(partSize));
   } catch (error) {
     reader.cancel(error);
-    throw error;
+    throw s3Error(ctx, { operation: "PutObject", key }, `reading the value failed: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
   }
   // A stream that ends within its first part is small: one PUT saves two round trips and a pending upload.
   if (reader.done && first.byteLength <= settings.multipartThreshold) return putSingle(ctx, key, first, settings);
@@ -58,7 +60,7 @@ export async function putValue(ctx: S3Context, key: string, value: unknown, sett
  */
 export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, settings: UploadSettings): Promise<void> {
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
-  await s3Request(ctx, {
+  const response = await s3Request(ctx, {
     operation: "PutObject",
     method: "PUT",
     key,
@@ -67,6 +69,7 @@ export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, 
     payloadHash: toHex(await sha256(bytes)),
     signal: settings.signal,
   });
+  await response.arrayBuffer();
 }
 
 // --- internal ---

@@ -26,7 +26,7 @@ export interface S3DriverOptions {
   base?: string;
   /** Multipart part size in bytes. Default 8 MiB, at least 5 MiB (S3's minimum). */
   partSize?: number;
-  /** Parts uploaded at once. Default 4. Memory of an upload ≈ partSize × (partConcurrency + 1). */
+  /** Parts uploaded at once. Default 4. An upload holds at most partSize × partConcurrency bytes of parts. */
   partConcurrency?: number;
   /** Values of known length up to this size go as one PutObject. Default 8 MiB, at most 5 GiB. */
   multipartThreshold?: number;

@@ -346,6 +346,29 @@ describe("drivers: s3 — multipart uploads", () => {
     expect(await driver.hasItem("refused.bin", {})).toBe(false);
   });
 
+  it("an AbortSignal stops a multipart upload and aborts it on S3", async () => {
+    const { fetch, sent } = recording();
+    const driver = s3Driver(connection({ base: "signal", fetch, partSize: 5 * MiB }));
+    const controller = new AbortController();
+    const source = generatedStream(64 * MiB);
+    const reader = source.stream.getReader();
+    let produced = 0;
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        const { done, value } = await reader.read();
+        if (done) return c.close();
+        produced += value.byteLength;
+        if (produced >= 12 * MiB) controller.abort(new Error("user cancelled"));
+        c.enqueue(value);
+      },
+    });
+    await expect(driver.setItemRaw!("cancelled.bin", slow, { signal: controller.signal })).rejects.toThrow("user cancelled");
+    expect(count(sent, "AbortMultipartUpload")).toBe(1);
+    expect(count(sent, "CompleteMultipartUpload")).toBe(0);
+    expect(await pendingUploads()).toEqual([]);
+    expect(await driver.hasItem("cancelled.bin", {})).toBe(false);
+  });
+
   it("rejects a part size under S3's 5 MiB minimum at first use, naming the option", async () => {
     const driver = s3Driver(connection({ partSize: 1024 }));
     await expect(driver.setItem!("x", "y", {})).rejects.toThrow(/`partSize` must be between 5 MiB and 5 GiB/);

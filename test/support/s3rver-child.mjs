@@ -171,7 +171,9 @@ async function missingOperations(ctx, next) {
   if (ctx.method === "GET" && !key && query.has("uploads")) {
     // ListMultipartUploads
     const ids = await readdir(uploads).catch(() => []);
-    const entries = await Promise.all(ids.map(async (id) => ({ id, key: await readFile(join(uploads, id, "key"), "utf8") })));
+    // Parts written after their upload was aborted would leave a directory without its key: list those too.
+    const keyOf = (id) => readFile(join(uploads, id, "key"), "utf8").catch(() => "(orphaned parts)");
+    const entries = await Promise.all(ids.map(async (id) => ({ id, key: await keyOf(id) })));
     const prefix = query.get("prefix") ?? "";
     const items = entries.filter((e) => e.key.startsWith(prefix)).map((e) => `<Upload><Key>${escapeXml(e.key)}</Key><UploadId>${e.id}</UploadId></Upload>`);
     return xml(`<ListMultipartUploadsResult><Bucket>${escapeXml(name)}</Bucket><IsTruncated>false</IsTruncated>${items.join("")}</ListMultipartUploadsResult>`);
