@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, sourceAliases } from "./_aliases.ts";
+import { ROOT } from "./_aliases.ts";
 
 // examples/node/server.ts started as its README says (jiti), hit once per route.
 describe("examples/node: the upload server", () => {
@@ -17,7 +17,8 @@ describe("examples/node: the upload server", () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     child = spawn(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/node/server.ts")], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, JITI_ALIAS: JSON.stringify(sourceAliases()) },
+      // As the README says: tsconfig.json "paths" map the package name to ./src.
+      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, JITI_TSCONFIG_PATHS: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text));
