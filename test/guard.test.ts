@@ -17,6 +17,16 @@ describe("edge guard: no node:* import and no Node global in the edge entries", 
   }
 });
 
+describe("edge guard: the h3 adapter", () => {
+  // h3 v1 itself loads node-mock-http (Buffer at import time); on Workers, Nitro's presets polyfill that through unenv.
+  // What our adapter adds on top of h3 must be edge-safe.
+  it("src/adapters/h3.ts adds no Node built-in or global beyond h3 v1's own dependencies", async () => {
+    const violations = await checkEdgeEntry("src/adapters/h3.ts", CONDITIONS.workerd);
+    const ours = violations.filter((v) => !v.chain.includes("node_modules/h3/dist/index.mjs"));
+    expect(ours, formatViolations(ours)).toEqual([]);
+  });
+});
+
 describe("edge guard: catches what it must", () => {
   it("names the import chain of a node:* module reached through our fs driver", async () => {
     const violations = await checkEdgeEntry("test/runtimes/_fixtures/leaks-fs.ts", CONDITIONS.workerd);
