@@ -64,7 +64,7 @@ export async function measureLatencies(
   for (let round = 0; round < options.rounds; round++) {
     for (const task of shuffled(tasks)) {
       const bench = new Bench({ time: 0, iterations: options.iterations, warmup: false, retainSamples: true, throws: true });
-      bench.add(task.name, task.fn);
+      bench.add(task.name, task.fn, { async: true });
       await bench.run();
       const result = bench.tasks[0]?.result;
       if (!result || result.state !== "completed") throw new Error(`tinybench: task "${task.name}" did not complete`);
