@@ -63,8 +63,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 const server = createServer((req, res) => {
   handle(req, res).catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
 });
-const port = Number(env.PORT ?? 3000);
-server.listen(port, env.HOST ?? "127.0.0.1", () => console.log(`listening on http://${env.HOST ?? "127.0.0.1"}:${port}`));
+const host = env.HOST ?? "127.0.0.1";
+server.listen(Number(env.PORT ?? 3000), host, () => {
+  const { port } = server.address() as import("node:net").AddressInfo;
+  console.log(`listening on http://${host}:${port}`);
+});
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -14,11 +14,10 @@ describe("examples/node: the upload server", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "queued-storage-example-node-"));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
     child = spawn(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/node/server.ts")], {
       cwd: ROOT,
       // As the README says: tsconfig.json "paths" map the package name to ./src.
-      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, JITI_TSCONFIG_PATHS: "1" },
+      env: { ...process.env, PORT: "0", DATA_DIR: dataDir, JITI_TSCONFIG_PATHS: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text));
