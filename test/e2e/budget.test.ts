@@ -77,6 +77,23 @@ describe("round-trip budget of the production path", () => {
     expect(budget).toEqual({ write: 1, publishPerWrite: 1, readLocal: 1, transfer: 3, readRemote: 1 });
   });
 
+  it("a plain transfer job (no local delete) costs two Redis round trips; transferNow one more to find the generation", async () => {
+    const plain = createQueuedStorage({
+      local: fsDriver({ base: join(dir, "local") }),
+      remote: fsDriver({ base: join(dir, "remote") }),
+      flags: upstashFlags({ redis: new Redis({ url: proxy.url, token: proxy.token, enableTelemetry: false }), prefix }),
+      delayed: true,
+    });
+    await plain.setItem("plain", "v");
+    const { generation } = (await plain.status("plain"))!;
+    budget.transferPlain = await redisRequests(async () => expect(await plain.handle({ key: "plain", generation })).toBe("transferred"));
+    expect(budget.transferPlain).toBe(2);
+    await plain.setItem("plain", "v2");
+    budget.transferNow = await redisRequests(async () => expect(await plain.transferNow("plain")).toBe("transferred"));
+    expect(budget.transferNow).toBe(3);
+    await plain.dispose();
+  });
+
   it("state requests per write stay constant under 50 concurrent writers", async () => {
     qstash.pause();
     const requests = await redisRequests(() =>
