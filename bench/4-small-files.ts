@@ -79,7 +79,7 @@ async function measure(opts: BenchOptions, server: S3rverHandle, profile: Profil
     for (const key of warmup.slice(0, 100)) await remote.setItemRaw(key, await local.getItemRaw(key));
     for (const key of warmup.slice(100)) await queued.transfer(key);
     await queued.drain();
-    const serverCpu = { naive: 0, queued: 0, naiveMs: 0, queuedMs: 0 };
+    const serverCpu = { naive: 0, queued: 0, naiveMs: 0, queuedMs: 0, client: 0 };
 
     const naive: number[] = [];
     const concurrent: number[] = [];
@@ -96,10 +96,12 @@ async function measure(opts: BenchOptions, server: S3rverHandle, profile: Profil
           serverCpu.naiveMs += ms;
         },
         async (): Promise<void> => {
-          const [t0, cpu0] = [performance.now(), await cpuSecondsOf(server.pid)];
+          const [t0, cpu0, own] = [performance.now(), await cpuSecondsOf(server.pid), process.cpuUsage()];
           for (const key of slice) await queued.transfer(key);
           await queued.drain();
           const ms = performance.now() - t0;
+          const used = process.cpuUsage(own);
+          serverCpu.client += (used.user + used.system) / 1e6;
           concurrent.push(slice.length / (ms / 1000));
           serverCpu.queued += ((await cpuSecondsOf(server.pid)) ?? 0) - (cpu0 ?? 0);
           serverCpu.queuedMs += ms;
@@ -128,6 +130,7 @@ async function measure(opts: BenchOptions, server: S3rverHandle, profile: Profil
         "queue concurrency": profile.concurrency,
         "MiB/s (candidate)": formatNumber((cand.median * SIZE) / 1048576),
         "S3 stand-in busy (candidate)": `${Math.round((serverCpu.queued / serverCpu.queuedMs) * 100_000)}% of a core`,
+        "this process busy (candidate)": `${Math.round((serverCpu.client / serverCpu.queuedMs) * 100_000)}% of a core`,
         "S3 stand-in busy (baseline)": `${Math.round((serverCpu.naive / serverCpu.naiveMs) * 100_000)}% of a core`,
       },
     };
