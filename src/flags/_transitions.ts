@@ -24,6 +24,16 @@ function _leaseLive(record: FlagRecord, now: number): boolean {
   return !!record.lease && (record.leaseUntil ?? 0) > now;
 }
 
+/** A fresh record of the next generation. A transfer's live lease carries over: it still uploads, and no other may start. */
+function _newGeneration(previous: FlagRecord | null, state: FlagRecord["state"], now: number, floor: number): FlagRecord {
+  const record: FlagRecord = { state, generation: _nextGeneration(previous, now, floor), attempts: 0, updatedAt: now };
+  if (previous?.lease) {
+    record.lease = previous.lease;
+    record.leaseUntil = previous.leaseUntil;
+  }
+  return record;
+}
+
 function _withoutLease(record: FlagRecord): FlagRecord {
   const { lease: _lease, leaseUntil: _until, ...rest } = record;
   return rest;
@@ -37,16 +47,7 @@ export function _begin(
 ): Transition<{ record: FlagRecord; previous: FlagRecord | null }> {
   // A running transfer keeps its lease (so no second upload of this key starts) and a running eviction
   // keeps its mark (the writer waits for it before writing the local copy).
-  const record: FlagRecord = {
-    state: delayed ? "local" : "queued",
-    generation: _nextGeneration(previous, now, floor),
-    attempts: 0,
-    updatedAt: now,
-  };
-  if (previous?.lease) {
-    record.lease = previous.lease;
-    record.leaseUntil = previous.leaseUntil;
-  }
+  const record = _newGeneration(previous, delayed ? "local" : "queued", now, floor);
   if (previous?.evictUntil && previous.evictUntil > now) record.evictUntil = previous.evictUntil;
   return { next: record, result: { record, previous } };
 }
@@ -130,16 +131,7 @@ export function _evicted(record: FlagRecord | null): Transition<void> {
 }
 
 export function _remove(previous: FlagRecord | null, now: number, floor = 0): Transition<FlagRecord> {
-  const record: FlagRecord = {
-    state: "removed",
-    generation: _nextGeneration(previous, now, floor),
-    attempts: 0,
-    updatedAt: now,
-  };
-  if (previous?.lease) {
-    record.lease = previous.lease;
-    record.leaseUntil = previous.leaseUntil;
-  }
+  const record = _newGeneration(previous, "removed", now, floor);
   return { next: record, result: record };
 }
 
