@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { arch, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { formatNumber } from "./_stats.ts";
 import type { BenchResult, Measure, Row } from "./_types.ts";
@@ -10,6 +11,9 @@ export interface Machine {
   os: string;
   /** 1-minute load average when the run started: other processes on the machine add noise. */
   loadAverage: number;
+  /** The commit measured, and whether src/ had uncommitted changes (then the figures are of the working tree). */
+  commit: string;
+  srcDirty: boolean;
 }
 
 export function machine(): Machine {
@@ -20,7 +24,17 @@ export function machine(): Machine {
     node: process.version,
     os: `${platform()} ${release()} ${arch()}`,
     loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    commit: git(["rev-parse", "--short", "HEAD"]) || "unknown",
+    srcDirty: git(["status", "--porcelain", "--", "src"]) !== "",
   };
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "";
+  }
 }
 
 const value = (m: Measure, which: "median" | "p95"): string => `${formatNumber(m[which])} ${m.unit}`;

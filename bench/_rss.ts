@@ -37,9 +37,9 @@ export type ChildJob = (
   | { kind: "queued"; local: string; state: string; key: string; remote: ChildRemote }
 ) & {
   /**
-   * s3rver answers PutObject and CompleteMultipartUpload before its file write has finished (its filesystem store
-   * resolves on the md5 Transform's `finish`, not the write stream's): the clock stops only when this file of the
-   * stand-in has the full size, so that no side is credited with the stand-in's unfinished disk writes.
+   * The clock stops only when this file of the stand-in has the full size. Plain s3rver answers PutObject before its
+   * file is written (its store resolves on the md5 Transform's `finish`); test/support/s3rver-child.mjs now writes
+   * fully before answering, and this check makes sure no side is ever credited with unfinished disk writes.
    */
   settle?: { path: string; size: number };
 };

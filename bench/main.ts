@@ -58,8 +58,9 @@ async function main(): Promise<void> {
 
   const command = `npm run bench${full ? " -- --full" : ""}`;
   const saved = await save(mode, command, host, results);
-  const { cpu, cores, node, loadAverage } = saved.machine;
-  console.log(`\nqueued-storage benchmarks (${mode} mode) — ${cpu}, ${cores} cores, Node ${node}, load ${loadAverage}\n`);
+  const { cpu, cores, node, loadAverage, commit, srcDirty } = saved.machine;
+  const at = `${commit}${srcDirty ? " + uncommitted src/ changes" : ""}`;
+  console.log(`\nqueued-storage benchmarks (${mode} mode) — ${cpu}, ${cores} cores, Node ${node}, load ${loadAverage}, ${at}\n`);
   console.log(markdownTable(results));
   console.log(`\n${details(results)}\n`);
   const failed = results.flatMap((r) => r.rows).filter((row) => row.met === false);
