@@ -1,6 +1,6 @@
 import type { _Context } from "./_context.ts";
 import { _assertKey } from "./_keys.ts";
-import { _toStatus } from "./flags/_transitions.ts";
+import { _held, _toStatus } from "./flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
 import type { QueuedStorageControls, SyncReport, TransferJob } from "./types.ts";
 import { _validateJob } from "./_job.ts";
@@ -42,8 +42,8 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
         if (!flagKey.startsWith(prefix)) continue;
         const key = flagKey.slice(prefix.length);
         if (record.state === "removed") {
-          // A removal that did not finish (crash): redo it, unless a transfer still holds the key.
-          if (record.lease && (record.leaseUntil ?? 0) > now()) continue;
+          // A removal that did not finish (crash): redo it, unless a transfer still holds the key or evicts its copy.
+          if (_held(record, now())) continue;
           await Promise.all([local.removeItem?.(key, {}), remote.removeItem?.(key, {})]);
           if (await ctx.flags.forget(flagKey, record.generation)) report.removed++;
         } else if (record.state === "local" && ctx.options.delayed) {

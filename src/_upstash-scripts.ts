@@ -75,9 +75,14 @@ local function next_generation(prev)
 end
 local function truthy(s) return s ~= nil and s ~= '' end
 local function lease_live(r, ms) return truthy(r.lease) and (r.leaseUntil or 0) > ms end
+local function evict_live(r, ms) return (r.evictUntil or 0) > ms end
+-- _held: a transfer still uploads, or still deletes the local copy; the record must not go away yet.
+local function held(r, ms) return lease_live(r, ms) or evict_live(r, ms) end
 local function tombstone(prev)
-  local r = { state = 'removed', generation = next_generation(prev), attempts = 0, updatedAt = now() }
+  local ms = now()
+  local r = { state = 'removed', generation = next_generation(prev), attempts = 0, updatedAt = ms }
   if prev and truthy(prev.lease) then r.lease, r.leaseUntil = prev.lease, prev.leaseUntil end
+  if prev and evict_live(prev, ms) then r.evictUntil = prev.evictUntil end
   return r
 end
 
@@ -159,7 +164,7 @@ end
 if OP == 'forget' then
   local r = load(key)
   if not r or r.state ~= 'removed' or r.generation ~= tonumber(ARGV[3]) then return 'false' end
-  if lease_live(r, now()) then return 'false' end
+  if held(r, now()) then return 'false' end
   drop(key)
   return 'true'
 end
@@ -175,12 +180,12 @@ if OP == 'read' then
   return '[' .. table.concat(out, ',') .. ']'
 end
 
--- _clearOne per key: a tombstone while a transfer holds the key, else gone.
+-- _clearOne per key: a tombstone while a transfer holds the key (held), else gone.
 if OP == 'clear' then
   local ms = now()
   for i = 3, #KEYS do
     local r = load(KEYS[i])
-    if r and lease_live(r, ms) then save(KEYS[i], tombstone(r)) else drop(KEYS[i]) end
+    if r and held(r, ms) then save(KEYS[i], tombstone(r)) else drop(KEYS[i]) end
   end
   return 'null'
 end

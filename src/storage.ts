@@ -5,6 +5,7 @@ import { _error, _messageOf } from "./_errors.ts";
 import { _assertKey, _keyDepth, _normalizeKey } from "./_keys.ts";
 import { _assertDriverOption, _resolveDriver } from "./_resolve.ts";
 import { _rawSafeDriver } from "./_values.ts";
+import { _held } from "./flags/_transitions.ts";
 import { memoryFlags } from "./flags/memory.ts";
 import { memoryQueue } from "./queues/memory.ts";
 import { transfer } from "./tasks.ts";
@@ -221,7 +222,9 @@ async function _waitForEviction(ctx: _Context, key: string): Promise<void> {
 async function _finishRemoval(ctx: _Context, remote: Driver, key: string, tombstone: FlagRecord): Promise<void> {
   const flagKey = ctx.flagKey(key);
   let record: FlagRecord | null = tombstone;
-  for (let wait = 5; record?.lease && (record.leaseUntil ?? 0) > Date.now(); wait = Math.min(wait * 2, 200)) {
+  // Also wait for a transferAndDelete that is still deleting the local copy: once the tombstone is gone, a new
+  // write could land there first and be deleted by it.
+  for (let wait = 5; record && _held(record, Date.now()); wait = Math.min(wait * 2, 200)) {
     await new Promise((resolve) => setTimeout(resolve, wait));
     record = await ctx.flags.get(flagKey);
     if (record && record.generation !== tombstone.generation) return; // written again meanwhile: not ours to finish

@@ -44,16 +44,18 @@ function jitteryDriver(driver: Driver, random: () => number, stall: string[] = [
     // Macrotask waits let the test loop run whole operations while a transfer sits between its read and its write.
     for (let i = random() < 0.3 ? Math.floor(random() * 3) + 1 : 0; i > 0; i--) await new Promise((r) => setImmediate(r));
   };
+  // Mostly short stalls; now and then one long enough for a remove and a rewrite of the key to pass it.
+  const stallMs = (): number => (random() < 0.1 ? 15 + random() * 25 : 1 + random() * 6);
   const wrapped: Driver = { ...driver };
   for (const method of ["hasItem", "getItem", "getItemRaw", "setItem", "setItemRaw", "removeItem", "getKeys"] as const) {
     const original = driver[method] as ((...args: unknown[]) => unknown) | undefined;
     if (!original) continue;
     (wrapped as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
       await jitter();
-      if (stall.includes(method) && random() < 0.3) await new Promise((r) => setTimeout(r, 1 + random() * 6));
+      if (stall.includes(method) && random() < 0.3) await new Promise((r) => setTimeout(r, stallMs()));
       const result = await original.apply(driver, args);
       await jitter();
-      if (stall.includes(method) && random() < 0.2) await new Promise((r) => setTimeout(r, 1 + random() * 6));
+      if (stall.includes(method) && random() < 0.2) await new Promise((r) => setTimeout(r, stallMs()));
       return result;
     };
   }

@@ -24,13 +24,22 @@ function _leaseLive(record: FlagRecord, now: number): boolean {
   return !!record.lease && (record.leaseUntil ?? 0) > now;
 }
 
-/** A fresh record of the next generation. A transfer's live lease carries over: it still uploads, and no other may start. */
+/** A transfer still uploads, or still deletes the local copy after one: the key's record must not go away yet. */
+export function _held(record: FlagRecord, now: number): boolean {
+  return _leaseLive(record, now) || (record.evictUntil ?? 0) > now;
+}
+
+/**
+ * A fresh record of the next generation. A transfer's lease carries over (it still uploads, and no other may
+ * start), and so does a running eviction's mark (a writer waits for it; a removal keeps its tombstone until it ends).
+ */
 function _newGeneration(previous: FlagRecord | null, state: FlagRecord["state"], now: number, floor: number): FlagRecord {
   const record: FlagRecord = { state, generation: _nextGeneration(previous, now, floor), attempts: 0, updatedAt: now };
   if (previous?.lease) {
     record.lease = previous.lease;
     record.leaseUntil = previous.leaseUntil;
   }
+  if (previous?.evictUntil && previous.evictUntil > now) record.evictUntil = previous.evictUntil;
   return record;
 }
 
@@ -48,7 +57,6 @@ export function _begin(
   // A running transfer keeps its lease (so no second upload of this key starts) and a running eviction
   // keeps its mark (the writer waits for it before writing the local copy).
   const record = _newGeneration(previous, delayed ? "local" : "queued", now, floor);
-  if (previous?.evictUntil && previous.evictUntil > now) record.evictUntil = previous.evictUntil;
   return { next: record, result: { record, previous } };
 }
 
@@ -139,14 +147,14 @@ export function _forget(record: FlagRecord | null, generation: number, now: numb
   if (!record || record.state !== "removed" || record.generation !== generation) {
     return { next: undefined, result: false };
   }
-  if (_leaseLive(record, now)) return { next: undefined, result: false };
+  if (_held(record, now)) return { next: undefined, result: false };
   return { next: null, result: true };
 }
 
-/** What `clear(base)` does to one record: tombstone it while a transfer holds it, else delete it. */
+/** What `clear(base)` does to one record: tombstone it while a transfer holds it (see `_held`), else delete it. */
 export function _clearOne(record: FlagRecord | null, now: number): Transition<void> {
   if (!record) return { next: undefined, result: undefined };
-  if (_leaseLive(record, now)) return { next: _remove(record, now).next, result: undefined };
+  if (_held(record, now)) return { next: _remove(record, now).next, result: undefined };
   return { next: null, result: undefined };
 }
 

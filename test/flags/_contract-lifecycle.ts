@@ -82,6 +82,24 @@ export function describeFlagStoreLifecycle(ref: StoreRef, claimed: (key: string,
     expect(await store.forget("l", leased.generation)).toBe(true);
   });
 
+  it("a remove during an eviction keeps the mark; the tombstone is neither forgotten nor cleared until it ends", async () => {
+    const { store } = ref;
+    const held = await claimed("k", "A");
+    const settled = await store.settle("k", held.generation, "A", { evictMs: 60_000 });
+    expect(settled.record.evictUntil).toBeGreaterThan(Date.now());
+    const tombstone = await store.remove("k");
+    expect(tombstone).toMatchObject({ state: "removed", evictUntil: settled.record.evictUntil });
+    // A write after the tombstone was dropped could be deleted by the eviction still running: keep it.
+    expect(await store.forget("k", tombstone.generation)).toBe(false);
+    await store.clear();
+    expect(await store.get("k")).toMatchObject({ state: "removed", evictUntil: settled.record.evictUntil });
+    await store.evicted("k");
+    const current = (await store.get("k"))!;
+    expect(current.evictUntil).toBeUndefined();
+    expect(await store.forget("k", current.generation)).toBe(true);
+    expect(await store.get("k")).toBeNull();
+  });
+
   it("generations keep increasing across remove + forget + begin", async () => {
     const { store } = ref;
     const first = (await store.begin("k", { delayed: false })).record;
