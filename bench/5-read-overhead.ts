@@ -5,9 +5,9 @@ import s3Driver from "../src/drivers/s3.ts";
 import { createQueuedStorage, memoryFlags } from "../src/index.ts";
 import type { FlagStore } from "../src/types.ts";
 import { upstashFlags } from "../src/upstash.ts";
-import { randomPrefix, redisDeleteMatching, requireRedis } from "../test/support/redis.ts";
-import { startUpstashProxy } from "../test/support/upstash-proxy.ts";
+import { randomPrefix, redisDeleteMatching } from "../test/support/redis.ts";
 import { countedFlags } from "./_counting.ts";
+import { upstashOrSkip } from "./_upstash.ts";
 import { countingFetch, s3Options, startS3rver } from "./_fixtures.ts";
 import { formatNumber, formatSize, KiB, latency, measureLatencies, MiB } from "./_stats.ts";
 import type { BenchOptions, BenchResult, Row } from "./_types.ts";
@@ -22,9 +22,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const started = performance.now();
   const rounds = opts.full ? 200 : 60;
   const iterations = 10;
-  await requireRedis();
   const server = await startS3rver({ bucket: "bench" });
-  const proxy = await startUpstashProxy();
+  const { proxy, skipped } = await upstashOrSkip(opts, 5);
   const prefix = randomPrefix("bench5");
   const s3Bare = countingFetch();
   const s3Queued = countingFetch();
@@ -32,13 +31,15 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const memory = countedFlags(memoryFlags());
   const stores: Array<{ name: string; flags: FlagStore; count(): number; reset(): void }> = [
     { name: "in-process state", flags: memory.flags, count: memory.total, reset: memory.reset },
-    {
+  ];
+  if (proxy) {
+    stores.push({
       name: "upstashFlags over loopback",
       flags: upstashFlags({ url: proxy.url, token: proxy.token, prefix }),
       count: () => proxy.requests.length,
       reset: () => proxy.resetLog(),
-    },
-  ];
+    });
+  }
   const rows: Row[] = [];
   try {
     for (const size of [KiB, MiB]) {
@@ -92,7 +93,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       }
     }
   } finally {
-    await proxy.stop();
+    await proxy?.stop();
     await server.stop();
     await redisDeleteMatching(`${prefix}*`).catch(() => 0);
   }
@@ -101,7 +102,10 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     title: "Read overhead",
     params: { rounds, "reads per side per round": iterations, remote: "s3rver on loopback", state: "memoryFlags; upstashFlags → REST proxy → redis-server" },
     rows,
-    notes: ["In-process state: FlagStore calls counted (each would be one round trip to a remote store); Upstash: HTTP requests in the proxy's log."],
+    notes: [
+      "In-process state: FlagStore calls counted (each would be one round trip to a remote store); Upstash: HTTP requests in the proxy's log.",
+      ...(skipped ? [skipped] : []),
+    ],
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -2,10 +2,12 @@ import { join } from "node:path";
 import fsDriver from "../src/drivers/fs.ts";
 import s3Driver from "../src/drivers/s3.ts";
 import { createQueuedStorage, memoryFlags, type QueuedStorage } from "../src/index.ts";
+import type { FlagStore } from "../src/types.ts";
 import { upstashFlags } from "../src/upstash.ts";
-import { randomPrefix, redisDeleteMatching, requireRedis } from "../test/support/redis.ts";
-import { startUpstashProxy, type UpstashProxy } from "../test/support/upstash-proxy.ts";
+import { randomPrefix, redisDeleteMatching } from "../test/support/redis.ts";
+import type { UpstashProxy } from "../test/support/upstash-proxy.ts";
 import { countedFlags } from "./_counting.ts";
+import { upstashOrSkip } from "./_upstash.ts";
 import { patternChunk, s3Options, startS3rver } from "./_fixtures.ts";
 import { formatNumber, formatSize, KiB, latency, mibPerSecond, percentile } from "./_stats.ts";
 import type { BenchOptions, BenchResult, Row } from "./_types.ts";
@@ -34,13 +36,18 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const started = performance.now();
   const total = opts.full ? 1000 : 400;
   const rounds = 3;
-  await requireRedis();
   const server = await startS3rver({ bucket: "bench" });
-  const proxy = await startUpstashProxy();
+  const { proxy, skipped } = await upstashOrSkip(opts, 6);
   const prefix = randomPrefix("bench6");
   const value = patternChunk(SIZE, 6);
   const memory = countedFlags(memoryFlags());
-  const stores = [
+  const stores: Array<{
+    name: string;
+    unit: string;
+    flags: FlagStore;
+    count(): { requests: number; commands: number };
+    reset(): void;
+  }> = [
     {
       name: "in-process state",
       unit: "FlagStore calls",
@@ -48,14 +55,16 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       count: (): { requests: number; commands: number } => ({ requests: memory.total(), commands: memory.total() }),
       reset: memory.reset,
     },
-    {
+  ];
+  if (proxy) {
+    stores.push({
       name: "upstashFlags over loopback",
       unit: "HTTP requests",
       flags: upstashFlags({ url: proxy.url, token: proxy.token, prefix }),
-      count: (): { requests: number; commands: number } => countProxy(proxy),
+      count: () => countProxy(proxy),
       reset: () => proxy.resetLog(),
-    },
-  ];
+    });
+  }
   const rows: Row[] = [];
   try {
     for (const store of stores) {
@@ -111,7 +120,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       }
     }
   } finally {
-    await proxy.stop();
+    await proxy?.stop();
     await server.stop();
     await redisDeleteMatching(`${prefix}*`).catch(() => 0);
   }
@@ -120,7 +129,10 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     title: "Scaling with concurrent writers",
     params: { "value size": formatSize(SIZE), "writes per level per round": total, rounds, "queue concurrency": 4, remote: "s3rver on loopback" },
     rows,
-    notes: ["Requests per write count the write (begin) and its transfer (claim, settle): 3 state-store operations per write."],
+    notes: [
+      "Requests per write count the write (begin) and its transfer (claim, settle): 3 state-store operations per write.",
+      ...(skipped ? [skipped] : []),
+    ],
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -65,6 +65,9 @@ async function main(): Promise<void> {
   console.log(`\n${details(results)}\n`);
   const failed = results.flatMap((r) => r.rows).filter((row) => row.met === false);
   console.log(failed.length ? `goals not met: ${failed.map((r) => `${r.bench} (${r.name})`).join(", ")}` : "all goals met");
+  for (const note of results.flatMap((r) => r.notes.filter((n) => n.includes("SKIPPED")).map((n) => `${r.id}: ${n}`))) {
+    console.log(`!!! ${note}`);
+  }
 }
 
 /** Writes bench/results.json (this run) and merges into bench/results-<mode>.json (latest of each benchmark). */
