@@ -1,4 +1,4 @@
-import { fileURLToPath } from "node:url";
+import { _dirOf } from "../_node/paths.ts";
 import type { Nitro, NitroModule } from "nitropack/types";
 import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_nitro-config.ts";
 
@@ -88,7 +88,7 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
 
 /** Where our own modules are: `src/*.ts` from source (and JSR), `dist/*.mjs` from npm, `*.js` through JSR's npm layer. */
 function _ownDir(): string {
-  return fileURLToPath(new URL("../", import.meta.url));
+  return _dirOf(new URL("../", import.meta.url));
 }
 
 function _ownFile(file: string): string {
