@@ -1,11 +1,12 @@
 import { chunkBytes } from "./_utils.ts";
 
 /**
- * Reads a stream into parts: `next(buffer)` fills `buffer` (a view from offset 0 of its own ArrayBuffer) and returns
- * the filled view, which may sit on a new ArrayBuffer object: BYOB reads transfer the memory they fill.
+ * Reads a stream into parts: `next(buffer, from)` fills `buffer` (a view from offset 0 of its own ArrayBuffer) from
+ * byte `from` on (the bytes before it are kept) and returns the filled view from 0, which may sit on a new
+ * ArrayBuffer object: BYOB reads transfer the memory they fill.
  */
 export interface PartReader {
-  next(buffer: Uint8Array): Promise<Uint8Array>;
+  next(buffer: Uint8Array, from?: number): Promise<Uint8Array>;
   /** The source has ended and everything read has been handed out. */
   readonly done: boolean;
   cancel(reason: unknown): void;
@@ -33,10 +34,10 @@ function byobParts(reader: ReadableStreamBYOBReader): PartReader {
     get done() {
       return ended;
     },
-    async next(buffer) {
+    async next(buffer, from = 0) {
       let memory = buffer.buffer as ArrayBuffer;
       const size = buffer.byteLength;
-      let filled = 0;
+      let filled = from;
       while (filled < size && !ended) {
         const { done, value } = await reader.read(new Uint8Array(memory, filled, size - filled));
         // The memory comes back (transferred) with the result; only a cancelled stream keeps it.
@@ -59,9 +60,9 @@ function chunkParts(reader: ReadableStreamDefaultReader<unknown>): PartReader {
     get done() {
       return ended && !leftover;
     },
-    async next(buffer) {
+    async next(buffer, from = 0) {
       const size = buffer.byteLength;
-      let filled = 0;
+      let filled = from;
       while (filled < size) {
         let chunk = leftover;
         leftover = undefined;

@@ -85,11 +85,9 @@ async function readFirstPart(reader: ReturnType<typeof createPartReader>, partSi
   const probeSize = Math.min(partSize, PROBE_BYTES);
   const probe = await reader.next(new Uint8Array(probeSize));
   if (probe.byteLength < probeSize || reader.done || probeSize === partSize) return probe;
-  const rest = await reader.next(new Uint8Array(partSize - probe.byteLength));
   const part = new Uint8Array(partSize);
   part.set(probe);
-  part.set(rest, probe.byteLength);
-  return part.subarray(0, probe.byteLength + rest.byteLength);
+  return reader.next(part, probe.byteLength);
 }
 
 // Slices, not copies: the part reader copies each slice into its part buffer anyway.
