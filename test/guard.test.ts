@@ -33,7 +33,7 @@ describe("edge guard: catches what it must", () => {
     const report = formatViolations(violations);
     expect(report).toContain("node-import node:fs/promises at src/drivers/fs.ts");
     expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs.ts → node:fs/promises");
-    expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs.ts → src/drivers/_fs-io.ts → node:path");
+    expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs.ts → src/drivers/fs/_io.ts → node:path");
   });
 
   it("reports process and Buffer in our own code, even behind a typeof check, with file and line", async () => {

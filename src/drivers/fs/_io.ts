@@ -1,8 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { blobStream, chunkBytes } from "./_utils.ts";
-import { tempName } from "./_fs-paths.ts";
+import { blobStream, chunkBytes } from "../_utils.ts";
+import { tempName } from "./_paths.ts";
 
 const READ_CHUNK = 64 * 1024;
 const WRITE_CHUNK = 256 * 1024;
