@@ -114,7 +114,10 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
     async getKeys(base, opts) {
       const { local, remote } = await ctx.tiers();
       const prefix = base ? _normalizeKey(base) : "";
-      const lists = await Promise.all([local.getKeys(prefix, opts), remote.getKeys(prefix, opts)]);
+      // Local first, then the remote: a key only moves local → remote (uploaded, then the local copy deleted), so a
+      // key missing from the local listing was already on the remote when its listing began. Listing both at once
+      // could miss a key that moved in between.
+      const lists = [await local.getKeys(prefix, opts), await remote.getKeys(prefix, opts)];
       const keys = new Set<string>();
       for (const key of lists.flat()) {
         const normalized = _normalizeKey(key);
