@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cp, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, copyPublicAssets, createNitro, prepare } from "nitropack";
+import { freePort } from "../support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -81,15 +81,4 @@ export async function startNitroServer(dir: string, env: (origin: string) => Rec
       await exited;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

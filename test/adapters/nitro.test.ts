@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import s3Driver from "../../src/drivers/s3.ts";
 import { startQStash, signQStashJwt, type QStashStandIn } from "../support/qstash-server.ts";
 import { requireRedis } from "../support/redis.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 import { buildNitroExample, startNitroServer, type BuiltNitroApp, type RunningServer } from "./_nitro-app.ts";
 
@@ -29,7 +28,7 @@ describe("adapters/nitro: the module in a built Nitro app", () => {
     await Promise.all([s3?.stop(), upstash?.stop(), qstash?.stop()]);
   });
 
-  const remote = () => s3Driver({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  const remote = () => standInS3(s3);
 
   it("serves the built app: upload, signed transfer through the webhook, read back from S3", async () => {
     server = await startNitroServer(app!.dir, (origin) => ({

@@ -1,15 +1,15 @@
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import s3Driver from "../../src/drivers/s3.ts";
 import { startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 import { requireRedis } from "../support/redis.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 import { bundleFor, CONDITIONS } from "../runtimes/_host/bundle.ts";
+import { freePort } from "../support/ports.ts";
 import { ROOT, sourceAliases } from "./_aliases.ts";
+import { servicesEnv } from "./_services.ts";
 
 // examples/cloudflare-worker bundled as wrangler would (workerd conditions) and served by workerd through miniflare on
 // a real loopback port, with an R2 binding as the local tier: an upload, QStash (the stand-in) calling the Worker's
@@ -41,17 +41,7 @@ describe("examples/cloudflare-worker under workerd", () => {
       r2Buckets: ["UPLOADS"],
       bindings: {
         PUBLIC_URL: origin,
-        S3_ENDPOINT: s3.endpoint,
-        S3_BUCKET: s3.bucket,
-        S3_REGION: s3.region,
-        S3_ACCESS_KEY_ID: s3.accessKeyId,
-        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        QSTASH_TOKEN: qstash.token,
-        QSTASH_URL: qstash.url,
-        QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
-        QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
-        UPSTASH_REDIS_REST_URL: upstash.url,
-        UPSTASH_REDIS_REST_TOKEN: upstash.token,
+        ...servicesEnv(s3, qstash, upstash),
       },
     });
     await mf.ready;
@@ -75,7 +65,7 @@ describe("examples/cloudflare-worker under workerd", () => {
     qstash.resume();
     await qstash.idle();
     expect(qstash.deliveries.map((d) => [new URL(d.url).pathname, d.status])).toEqual([["/_queued-storage/transfer", 200]]);
-    const remote = s3Driver({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    const remote = standInS3(s3);
     expect(Buffer.compare((await remote.getItemRaw!("avatars:ada.png", {})) as Uint8Array, bytes)).toBe(0);
     const late = await fetch(`${origin}/files/avatars/ada.png`);
     expect(late.headers.get("x-queued-state")).toBe("remote");
@@ -87,14 +77,3 @@ describe("examples/cloudflare-worker under workerd", () => {
     expect(response.status).toBe(401);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,15 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import s3Driver from "../../src/drivers/s3.ts";
 import { startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 import { requireRedis } from "../support/redis.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
+import { freePort } from "../support/ports.ts";
 import { ROOT } from "./_aliases.ts";
+import { servicesEnv } from "./_services.ts";
 
 // examples/deno-deploy type-checked and served by the real Deno binary. The root deno.json makes the example a
 // workspace member, so its `jsr:@queued-storage/core` import resolves to this repository's source, offline.
@@ -58,17 +58,7 @@ describe("examples/deno-deploy on Deno", () => {
       PORT: String(port),
       DATA_DIR: dataDir,
       PUBLIC_URL: origin,
-      S3_BUCKET: s3.bucket,
-      S3_ENDPOINT: s3.endpoint,
-      S3_REGION: s3.region,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      QSTASH_TOKEN: qstash.token,
-      QSTASH_URL: qstash.url,
-      QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
-      QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
-      UPSTASH_REDIS_REST_URL: upstash.url,
-      UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      ...servicesEnv(s3, qstash, upstash),
     });
     server.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text));
     server.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text));
@@ -82,7 +72,7 @@ describe("examples/deno-deploy on Deno", () => {
     expect(put.status, `${await put.clone().text()}\n${output}`).toBe(201);
     await qstash.idle();
     expect(qstash.deliveries.map((d) => [new URL(d.url).pathname, d.status])).toEqual([["/_queued-storage/transfer", 200]]);
-    const remote = s3Driver({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    const remote = standInS3(s3);
     expect(Buffer.compare((await remote.getItemRaw!("docs:manual.pdf", {})) as Uint8Array, bytes)).toBe(0);
     const get = await fetch(`${origin}/files/docs/manual.pdf`);
     expect(get.headers.get("x-queued-state")).toBe("remote");
@@ -90,14 +80,3 @@ describe("examples/deno-deploy on Deno", () => {
     expect(upstash.requests.length, "the state went through Upstash").toBeGreaterThan(0);
   }, 60_000);
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Driver } from "unstorage";
+import s3Driver from "../../src/drivers/s3.ts";
 
 export interface S3rverHandle {
   /** `http://127.0.0.1:<port>`: path-style, real SigV4 (verified by the child, see s3rver-child.mjs). */
@@ -76,4 +78,10 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** Our S3 driver over a running stand-in, to look at what really reached the remote. */
+export function standInS3(s3: S3rverHandle): Driver {
+  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = s3;
+  return s3Driver({ endpoint, bucket, region, accessKeyId, secretAccessKey });
 }
