@@ -1,5 +1,12 @@
-import type { Driver, Storage } from "unstorage";
-import type { FlagStore, ResolvedQueuedStorageOptions, Task, TransferQueue } from "./types.ts";
+import { createStorage, type Driver, type Storage } from "unstorage";
+import { _error } from "./_errors.ts";
+import { _normalizeKey } from "./_keys.ts";
+import { _resolveDriver } from "./_resolve.ts";
+import { _rawSafeDriver } from "./_values.ts";
+import { memoryFlags } from "./flags/memory.ts";
+import { memoryQueue } from "./queues/memory.ts";
+import { transfer } from "./tasks.ts";
+import type { FlagStore, QueuedStorageOptions, ResolvedQueuedStorageOptions, Task, TransferQueue } from "./types.ts";
 
 /** What the write, read and transfer paths share: the resolved options and both tiers. */
 export interface _Context {
@@ -23,4 +30,48 @@ export interface _Tiers {
   /** unstorage Storage instances over the tiers, handed to tasks. */
   localStorage: Storage;
   remoteStorage: Storage;
+}
+
+/** Apply the defaults, check the plug-in options, and resolve the tiers lazily (driver specs import on first use). */
+export function _createContext(options: QueuedStorageOptions): _Context {
+  const abort = new AbortController();
+  let tiers: Promise<_Tiers> | undefined;
+  const prefix = options.prefix ? _normalizeKey(options.prefix) : "";
+  const resolved = {
+    queue: options.queue ?? memoryQueue(),
+    flags: options.flags ?? memoryFlags(),
+    task: options.task ?? transfer,
+    delayed: options.delayed === true,
+    prefix,
+    retries: options.retries ?? 5,
+    retryDelay: options.retryDelay ?? 1000,
+    leaseMs: options.leaseMs ?? 60_000,
+    onTransferred: options.onTransferred,
+    onFailed: options.onFailed,
+  };
+  if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
+  if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");
+  if (typeof resolved.flags?.begin !== "function") throw _error("option `flags` must be a flag store");
+  return {
+    options: resolved,
+    flags: resolved.flags,
+    queue: resolved.queue,
+    task: resolved.task,
+    abort,
+    tiersResolved: () => tiers !== undefined,
+    flagKey: (key) => (prefix ? `${prefix}:${key}` : key),
+    tiers: () =>
+      (tiers ??= Promise.all([_resolveDriver("local", options.local), _resolveDriver("remote", options.remote)]).then(
+        ([local, remote]) => {
+          const safeLocal = _rawSafeDriver(local);
+          const safeRemote = _rawSafeDriver(remote);
+          return {
+            local: safeLocal,
+            remote: safeRemote,
+            localStorage: createStorage({ driver: safeLocal }),
+            remoteStorage: createStorage({ driver: safeRemote }),
+          };
+        },
+      )),
+  };
 }

@@ -1,12 +1,12 @@
 import type { Driver } from "unstorage";
 
 /** Drivers that take a `ReadableStream` in `setItemRaw` and answer `getItemRaw(key, { type: "stream" })`. */
-export function _acceptsStreams(driver: Driver): boolean {
+function _acceptsStreams(driver: Driver): boolean {
   return (driver.flags as { streams?: boolean } | undefined)?.streams === true;
 }
 
 /** A raw value as bytes: the one buffering step, used only for drivers that cannot take a stream. */
-export async function _toBytes(value: unknown): Promise<Uint8Array> {
+async function _toBytes(value: unknown): Promise<Uint8Array> {
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -17,7 +17,7 @@ export async function _toBytes(value: unknown): Promise<Uint8Array> {
 }
 
 /** A raw value as a stream of bytes. */
-export function _toStream(value: unknown): ReadableStream<Uint8Array> {
+function _toStream(value: unknown): ReadableStream<Uint8Array> {
   if (value instanceof ReadableStream) return value as ReadableStream<Uint8Array>;
   if (typeof Blob !== "undefined" && value instanceof Blob) return value.stream();
   return new ReadableStream<Uint8Array>({
@@ -29,7 +29,7 @@ export function _toStream(value: unknown): ReadableStream<Uint8Array> {
 }
 
 /** A value a stream-capable driver can store as is: streams stay streams, the rest become bytes. */
-export function _forStreamingDriver(value: unknown): unknown {
+function _forStreamingDriver(value: unknown): unknown {
   if (value instanceof ReadableStream || value instanceof Uint8Array) return value;
   if (typeof Blob !== "undefined" && value instanceof Blob) return value.stream();
   if (value instanceof ArrayBuffer) return new Uint8Array(value);

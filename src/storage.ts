@@ -1,14 +1,10 @@
 import { createStorage, type Driver, type Storage } from "unstorage";
-import type { _Context, _Tiers } from "./_context.ts";
+import { _createContext, type _Context } from "./_context.ts";
 import { _createControls } from "./_controls.ts";
 import { _error, _messageOf } from "./_errors.ts";
 import { _assertKey, _keyDepth, _normalizeKey } from "./_keys.ts";
-import { _assertDriverOption, _resolveDriver } from "./_resolve.ts";
-import { _rawSafeDriver } from "./_values.ts";
+import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "./flags/_transitions.ts";
-import { memoryFlags } from "./flags/memory.ts";
-import { memoryQueue } from "./queues/memory.ts";
-import { transfer } from "./tasks.ts";
 import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "./types.ts";
 
 const DRIVER_NAME = "queued-storage";
@@ -60,7 +56,8 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
     }
     // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it.
-    if (begun.previous?.evictUntil && begun.previous.evictUntil > Date.now()) await _waitForEviction(ctx, key);
+    const evicting = (record: FlagRecord): boolean => (record.evictUntil ?? 0) > Date.now();
+    if (begun.previous && evicting(begun.previous)) await _pollWhile(ctx, key, begun.previous, evicting);
     try {
       await put(local);
     } catch (cause) {
@@ -167,55 +164,18 @@ export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorag
 
 // --- internal ---
 
-function _createContext(options: QueuedStorageOptions): _Context {
-  const abort = new AbortController();
-  let tiers: Promise<_Tiers> | undefined;
-  const prefix = options.prefix ? _normalizeKey(options.prefix) : "";
-  const resolved = {
-    queue: options.queue ?? memoryQueue(),
-    flags: options.flags ?? memoryFlags(),
-    task: options.task ?? transfer,
-    delayed: options.delayed === true,
-    prefix,
-    retries: options.retries ?? 5,
-    retryDelay: options.retryDelay ?? 1000,
-    leaseMs: options.leaseMs ?? 60_000,
-    onTransferred: options.onTransferred,
-    onFailed: options.onFailed,
-  };
-  if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
-  if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");
-  if (typeof resolved.flags?.begin !== "function") throw _error("option `flags` must be a flag store");
-  return {
-    options: resolved,
-    flags: resolved.flags,
-    queue: resolved.queue,
-    task: resolved.task,
-    abort,
-    tiersResolved: () => tiers !== undefined,
-    flagKey: (key) => (prefix ? `${prefix}:${key}` : key),
-    tiers: () =>
-      (tiers ??= Promise.all([_resolveDriver("local", options.local), _resolveDriver("remote", options.remote)]).then(
-        ([local, remote]) => {
-          const safeLocal = _rawSafeDriver(local);
-          const safeRemote = _rawSafeDriver(remote);
-          return {
-            local: safeLocal,
-            remote: safeRemote,
-            localStorage: createStorage({ driver: safeLocal }),
-            remoteStorage: createStorage({ driver: safeRemote }),
-          };
-        },
-      )),
-  };
-}
-
-async function _waitForEviction(ctx: _Context, key: string): Promise<void> {
-  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+/** Poll the key's record (5 ms, doubling to 200 ms) while `waiting(record)` holds; resolves to the last record read. */
+async function _pollWhile(
+  ctx: _Context,
+  key: string,
+  record: FlagRecord | null,
+  waiting: (record: FlagRecord) => boolean,
+): Promise<FlagRecord | null> {
+  for (let wait = 5; record && waiting(record); wait = Math.min(wait * 2, 200)) {
     await new Promise((resolve) => setTimeout(resolve, wait));
-    const record = await ctx.flags.get(ctx.flagKey(key));
-    if (!record?.evictUntil || record.evictUntil <= Date.now()) return;
+    record = await ctx.flags.get(ctx.flagKey(key));
   }
+  return record;
 }
 
 /**
@@ -223,17 +183,14 @@ async function _waitForEviction(ctx: _Context, key: string): Promise<void> {
  * could put the object back on the remote: wait for it to let go (it cleans up after itself), then make sure.
  */
 async function _finishRemoval(ctx: _Context, remote: Driver, key: string, tombstone: FlagRecord): Promise<void> {
-  const flagKey = ctx.flagKey(key);
-  let record: FlagRecord | null = tombstone;
   // Also wait for a transferAndDelete that is still deleting the local copy: once the tombstone is gone, a new
-  // write could land there first and be deleted by it.
-  for (let wait = 5; record && _held(record, Date.now()); wait = Math.min(wait * 2, 200)) {
-    await new Promise((resolve) => setTimeout(resolve, wait));
-    record = await ctx.flags.get(flagKey);
-    if (record && record.generation !== tombstone.generation) return; // written again meanwhile: not ours to finish
-  }
+  // write could land there first and be deleted by it. A newer generation means the key was written again
+  // meanwhile: not ours to finish.
+  const ours = (record: FlagRecord): boolean => record.generation === tombstone.generation;
+  const record = await _pollWhile(ctx, key, tombstone, (r) => ours(r) && _held(r, Date.now()));
+  if (record && !ours(record)) return;
   if (record !== tombstone) await remote.removeItem?.(key, {});
-  await ctx.flags.forget(flagKey, tombstone.generation);
+  await ctx.flags.forget(ctx.flagKey(key), tombstone.generation);
 }
 
 async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<void> {
