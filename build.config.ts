@@ -1,20 +1,21 @@
 import { defineBuildConfig, type BuildConfig } from "unbuild";
 
 // One ESM entry per public subpath; declarations alongside. Peer SDKs and frameworks stay external.
-// The Nitro module's runtime files (_nitro-runtime, _nitro-handler) are entries too: the module hands their paths to
-// Nitro, which bundles them into the app.
+// `name` keeps dist/ flat as the package subpaths are (dist/upstash.mjs for `queued-storage/upstash`), whatever folder
+// the source lives in. The Nitro module's runtime files (_nitro-runtime, _nitro-handler) are entries too: the module
+// hands their paths to Nitro, which bundles them into the app (see `_ownFile` in src/adapters/nitro/index.ts).
 const config: BuildConfig[] = defineBuildConfig({
   entries: [
-    "src/index",
-    "src/upstash",
-    "src/qstash",
-    "src/drivers/s3",
-    "src/drivers/fs",
-    "src/adapters/hono",
-    "src/adapters/h3",
-    "src/adapters/nitro",
-    "src/adapters/_nitro-runtime",
-    "src/adapters/_nitro-handler",
+    { input: "src/index", name: "index" },
+    { input: "src/flags/upstash", name: "upstash" },
+    { input: "src/queues/qstash", name: "qstash" },
+    { input: "src/drivers/s3/index", name: "drivers/s3" },
+    { input: "src/drivers/fs/index", name: "drivers/fs" },
+    { input: "src/adapters/hono", name: "adapters/hono" },
+    { input: "src/adapters/h3", name: "adapters/h3" },
+    { input: "src/adapters/nitro/index", name: "adapters/nitro" },
+    { input: "src/adapters/nitro/_runtime", name: "adapters/_nitro-runtime" },
+    { input: "src/adapters/nitro/_handler", name: "adapters/_nitro-handler" },
   ],
   declaration: "node16",
   clean: true,

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createStorage, type Storage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
-import fsDriver from "../src/drivers/fs.ts";
+import fsDriver from "../src/drivers/fs/index.ts";
 import { createQueuedStorage, memoryFlags, memoryQueue } from "../src/index.ts";
 import { countedFlags } from "./_counting.ts";
 import { formatNumber, formatSize, KiB, latency, measureLatencies, MiB } from "./_stats.ts";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createStorage } from "unstorage";
-import fsDriver from "../src/drivers/fs.ts";
-import s3Driver from "../src/drivers/s3.ts";
+import fsDriver from "../src/drivers/fs/index.ts";
+import s3Driver from "../src/drivers/s3/index.ts";
 import { createQueuedStorage, memoryQueue } from "../src/index.ts";
 import { patternChunk, s3Options, startS3rver } from "./_fixtures.ts";
 import { startLatencyProxy } from "./_latency-proxy.ts";

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import fsDriver from "../src/drivers/fs.ts";
-import s3Driver from "../src/drivers/s3.ts";
+import fsDriver from "../src/drivers/fs/index.ts";
+import s3Driver from "../src/drivers/s3/index.ts";
 import { storageFlags } from "../src/index.ts";
 import { cpuSecondsOf, flushDisks, makeFile, removeDir, s3Options, startS3rver } from "./_fixtures.ts";
 import { measureInChild, type ChildJob, type ChildMeasurement } from "./_rss.ts";

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, open, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { S3DriverOptions } from "../src/drivers/s3.ts";
+import type { S3DriverOptions } from "../src/drivers/s3/index.ts";
 import { startS3rver, type S3rverHandle } from "../test/support/s3rver.ts";
 
 export type { S3rverHandle };

@@ -1,5 +1,5 @@
-export { createQueuedStorage, queuedDriver } from "./storage.ts";
-export type { QueuedStorage } from "./storage.ts";
+export { createQueuedStorage, queuedDriver } from "./core/storage.ts";
+export type { QueuedStorage } from "./core/storage.ts";
 export { memoryQueue } from "./queues/memory.ts";
 export type { MemoryQueueOptions } from "./queues/memory.ts";
 export { memoryFlags } from "./flags/memory.ts";

@@ -3,7 +3,7 @@ import { CONDITIONS } from "./runtimes/_host/bundle.ts";
 import { checkEdgeEntry, formatViolations } from "./runtimes/_host/guard.ts";
 
 // The edge entries: what Workers, Vercel Edge and browsers may import. drivers/fs is Node-flavoured on purpose.
-const EDGE_ENTRIES = ["src/index.ts", "src/upstash.ts", "src/qstash.ts", "src/drivers/s3.ts", "src/adapters/hono.ts"];
+const EDGE_ENTRIES = ["src/index.ts", "src/flags/upstash.ts", "src/queues/qstash.ts", "src/drivers/s3/index.ts", "src/adapters/hono.ts"];
 const TARGETS = Object.entries(CONDITIONS);
 
 describe("edge guard: no node:* import and no Node global in the edge entries", () => {
@@ -31,9 +31,9 @@ describe("edge guard: catches what it must", () => {
   it("names the import chain of a node:* module reached through our fs driver", async () => {
     const violations = await checkEdgeEntry("test/runtimes/_fixtures/leaks-fs.ts", CONDITIONS.workerd);
     const report = formatViolations(violations);
-    expect(report).toContain("node-import node:fs/promises at src/drivers/fs.ts");
-    expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs.ts → node:fs/promises");
-    expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs.ts → src/drivers/fs/_io.ts → node:path");
+    expect(report).toContain("node-import node:fs/promises at src/drivers/fs/index.ts");
+    expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs/index.ts → node:fs/promises");
+    expect(report).toContain("via test/runtimes/_fixtures/leaks-fs.ts → src/drivers/fs/index.ts → src/drivers/fs/_io.ts → node:path");
   });
 
   it("reports process and Buffer in our own code, even behind a typeof check, with file and line", async () => {

@@ -2,7 +2,7 @@
 // fs local and fs "remote" directories under .data/demo, state in storageFlags (fs), the in-process queue.
 import { rm } from "node:fs/promises";
 import { createQueuedStorage, memoryQueue, storageFlags, transferAndDelete, type QueuedStorage } from "../../src/index.ts";
-import fsDriver from "../../src/drivers/fs.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
 import { farAway, generatedStream, formatBytes, printTable } from "./_helpers.ts";
 
 const DIR = ".data/demo";

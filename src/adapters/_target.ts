@@ -1,4 +1,4 @@
-import { createTransferHandler, type TransferHandlerOptions } from "../qstash.ts";
+import { createTransferHandler, type TransferHandlerOptions } from "../queues/qstash.ts";
 import type { QueuedStorageControls } from "../types.ts";
 
 /** What a framework adapter wraps: a queued storage (or its controls), or a ready `createTransferHandler(...)`. */

@@ -1,5 +1,5 @@
 import { defineEventHandler, toWebRequest, type EventHandler, type H3Event } from "h3";
-import type { TransferHandlerOptions } from "../qstash.ts";
+import type { TransferHandlerOptions } from "../queues/qstash.ts";
 import { _webHandler, type TransferTarget } from "./_target.ts";
 
 export type { TransferTarget } from "./_target.ts";

@@ -1,4 +1,4 @@
-import type { TransferHandlerOptions } from "../qstash.ts";
+import type { TransferHandlerOptions } from "../queues/qstash.ts";
 import { _webHandler, type TransferTarget } from "./_target.ts";
 
 export type { TransferTarget } from "./_target.ts";

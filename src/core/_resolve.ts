@@ -1,6 +1,6 @@
 import type { Driver } from "unstorage";
-import { _error } from "./_errors.ts";
-import type { DriverSpec } from "./types.ts";
+import { _error } from "../_errors.ts";
+import type { DriverSpec } from "../types.ts";
 
 const _OWN_DRIVERS = new Set(["queued-storage/drivers/s3", "queued-storage/drivers/fs"]);
 

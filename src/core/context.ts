@@ -1,12 +1,12 @@
 import { createStorage, type Driver, type Storage } from "unstorage";
-import { _error } from "./_errors.ts";
-import { _normalizeKey } from "./_keys.ts";
+import { _error } from "../_errors.ts";
+import { _normalizeKey } from "../_keys.ts";
 import { _resolveDriver } from "./_resolve.ts";
 import { _rawSafeDriver } from "./_values.ts";
-import { memoryFlags } from "./flags/memory.ts";
-import { memoryQueue } from "./queues/memory.ts";
-import { transfer } from "./tasks.ts";
-import type { FlagStore, QueuedStorageOptions, ResolvedQueuedStorageOptions, Task, TransferQueue } from "./types.ts";
+import { memoryFlags } from "../flags/memory.ts";
+import { memoryQueue } from "../queues/memory.ts";
+import { transfer } from "../tasks.ts";
+import type { FlagStore, QueuedStorageOptions, ResolvedQueuedStorageOptions, Task, TransferQueue } from "../types.ts";
 
 /** What the write, read and transfer paths share: the resolved options and both tiers. */
 export interface _Context {

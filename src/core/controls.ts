@@ -1,9 +1,9 @@
-import type { _Context } from "./_context.ts";
-import { _assertKey } from "./_keys.ts";
-import { _held, _toStatus } from "./flags/_transitions.ts";
+import type { _Context } from "./context.ts";
+import { _assertKey } from "../_keys.ts";
+import { _held, _toStatus } from "../flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
-import type { QueuedStorageControls, SyncReport, TransferJob } from "./types.ts";
-import { _validateJob } from "./_job.ts";
+import type { QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
+import { _validateJob } from "../_job.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {

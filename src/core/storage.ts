@@ -1,11 +1,11 @@
 import { createStorage, type Driver, type Storage } from "unstorage";
-import { _createContext, type _Context } from "./_context.ts";
-import { _createControls } from "./_controls.ts";
-import { _error, _messageOf } from "./_errors.ts";
-import { _assertKey, _keyDepth, _normalizeKey } from "./_keys.ts";
+import { _createContext, type _Context } from "./context.ts";
+import { _createControls } from "./controls.ts";
+import { _error, _messageOf } from "../_errors.ts";
+import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import { _assertDriverOption } from "./_resolve.ts";
-import { _held } from "./flags/_transitions.ts";
-import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "./types.ts";
+import { _held } from "../flags/_transitions.ts";
+import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
 

@@ -1,6 +1,6 @@
-import { _error, _messageOf } from "./_errors.ts";
-import type { _Context } from "./_context.ts";
-import type { TransferJob, TransferOutcome } from "./types.ts";
+import { _error, _messageOf } from "../_errors.ts";
+import type { _Context } from "./context.ts";
+import type { TransferJob, TransferOutcome } from "../types.ts";
 
 /**
  * Run one transfer job: take the key (one transfer per key at a time), run the task, compare-and-set the state to

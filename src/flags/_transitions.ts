@@ -1,7 +1,7 @@
 import type { ClaimResult, FlagRecord, SettleResult } from "../types.ts";
 
 // The per-key state machine as pure functions: (record, arguments, now) -> next record and result.
-// memoryFlags and storageFlags apply these; upstashFlags implements the same rules in Lua (src/_upstash-scripts.ts),
+// memoryFlags and storageFlags apply these; upstashFlags implements the same rules in Lua (src/flags/_upstash-lua.ts),
 // and the FlagStore contract test runs against all three.
 
 /** A record write: `undefined` leaves the stored record as is, `null` deletes it. */

@@ -1,4 +1,4 @@
-import type { QueuedStorageError } from "./_errors.ts";
+import type { QueuedStorageError } from "../_errors.ts";
 
 /**
  * The query parameter that marks the failure-callback URL: `<webhook url>?queued-storage=failure`. The queue

@@ -1,8 +1,8 @@
 import { Receiver } from "@upstash/qstash";
-import { _messageOf } from "./_errors.ts";
-import { _validateJob } from "./_job.ts";
+import { _messageOf } from "../_errors.ts";
+import { _validateJob } from "../_job.ts";
 import { _env, _failureCallbackUrl, _isFailureUrl, _qstashError, _readBody } from "./_qstash-shared.ts";
-import type { QueuedStorageControls, TransferJob } from "./types.ts";
+import type { QueuedStorageControls, TransferJob } from "../types.ts";
 
 /** Options of {@link createTransferHandler}. */
 export interface TransferHandlerOptions {

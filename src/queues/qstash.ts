@@ -1,11 +1,11 @@
 import { Client, type FlowControl, type PublishRequest } from "@upstash/qstash";
-import { _messageOf } from "./_errors.ts";
-import { _validateJob } from "./_job.ts";
+import { _messageOf } from "../_errors.ts";
+import { _validateJob } from "../_job.ts";
 import { _assertHttpUrl, _env, _failureCallbackUrl, _qstashError } from "./_qstash-shared.ts";
-import type { TransferJob, TransferQueue } from "./types.ts";
+import type { TransferJob, TransferQueue } from "../types.ts";
 
-export { createTransferHandler } from "./_qstash-handler.ts";
-export type { TransferHandlerOptions } from "./_qstash-handler.ts";
+export { createTransferHandler } from "./qstash-webhook.ts";
+export type { TransferHandlerOptions } from "./qstash-webhook.ts";
 
 /** Options of {@link qstashQueue}. Publish options follow https://upstash.com/docs/qstash/api/publish */
 export interface QStashQueueOptions {

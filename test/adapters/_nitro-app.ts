@@ -20,7 +20,7 @@ export interface BuiltNitroApp {
  * The app names the module `"queued-storage/nitro"` as a user would; an alias points it at this repository's source
  * (or at `module`, e.g. the built `dist/adapters/nitro.mjs`).
  */
-export async function buildNitroExample(module: string = join(ROOT, "src/adapters/nitro.ts")): Promise<BuiltNitroApp> {
+export async function buildNitroExample(module: string = join(ROOT, "src/adapters/nitro/index.ts")): Promise<BuiltNitroApp> {
   const dir = await mkdtemp(join(tmpdir(), "queued-storage-nitro-"));
   await cp(join(ROOT, "examples/nitro"), dir, {
     recursive: true,

@@ -6,7 +6,7 @@ import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { defineTransferHandler } from "../../src/adapters/h3.ts";
 import { createQueuedStorage, type QueuedStorage } from "../../src/index.ts";
-import { qstashQueue } from "../../src/qstash.ts";
+import { qstashQueue } from "../../src/queues/qstash.ts";
 import { signQStashJwt, startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 
 // The h3 (v1) adapter in a real h3 app on a real node:http server; the QStash stand-in publishes and delivers signed

@@ -3,7 +3,7 @@ import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { transferRoute, type HonoContextLike } from "../../src/adapters/hono.ts";
 import { createQueuedStorage, type QueuedStorage, type TransferJob, type TransferQueue } from "../../src/index.ts";
-import { createTransferHandler } from "../../src/qstash.ts";
+import { createTransferHandler } from "../../src/queues/qstash.ts";
 import { randomSigningKey, signQStashJwt } from "../support/qstash-server.ts";
 
 // The Hono adapter inside a real Hono app, called through Hono's own fetch entry (app.request), as on any runtime.

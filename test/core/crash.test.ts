@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import fsDriver from "../src/drivers/fs.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
 import { afterAll, describe, expect, it } from "vitest";
-import { createQueuedStorage, memoryQueue, storageFlags } from "../src/index.ts";
+import { createQueuedStorage, memoryQueue, storageFlags } from "../../src/index.ts";
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));

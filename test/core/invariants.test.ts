@@ -10,8 +10,8 @@ import {
   type Task,
   type TransferJob,
   type TransferQueue,
-} from "../src/index.ts";
-import { faultyDriver, seededRandom } from "./support/faults.ts";
+} from "../../src/index.ts";
+import { faultyDriver, seededRandom } from "../support/faults.ts";
 
 // DESIGN.md invariants 1–4 and 6 under seeded random interleavings: writes, overwrites, removes, raw and stream
 // values, duplicate, late and out-of-order deliveries, transfers racing writes, and remote failures injected at random.

@@ -1,8 +1,8 @@
 import { createStorage } from "unstorage";
 import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
-import { createQueuedStorage, memoryQueue, queuedDriver, storageFlags, transferAndDelete, type QueuedStorage } from "../src/index.ts";
-import { testDriver } from "./support/unstorage-test-driver.ts";
+import { createQueuedStorage, memoryQueue, queuedDriver, storageFlags, transferAndDelete, type QueuedStorage } from "../../src/index.ts";
+import { testDriver } from "../support/unstorage-test-driver.ts";
 
 let storage: QueuedStorage;
 // unstorage's memory driver keeps transferred raw values as bytes.

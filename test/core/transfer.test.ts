@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createQueuedStorage, transferAndDelete } from "../src/index.ts";
-import fsDriver from "../src/drivers/fs.ts";
-import { digestStream, generatedStream, mib, MiB, sampleRss } from "./drivers/_streams.ts";
+import { createQueuedStorage, transferAndDelete } from "../../src/index.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
+import { digestStream, generatedStream, mib, MiB, sampleRss } from "../drivers/_streams.ts";
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "unstorage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
 import { testDriver } from "../support/unstorage-test-driver.ts";
 import { MiB, digestStream, generatedStream } from "./_streams.ts";
 

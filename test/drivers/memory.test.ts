@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Driver } from "unstorage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs.ts";
-import s3Driver from "../../src/drivers/s3.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
+import s3Driver from "../../src/drivers/s3/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { MiB, digestStream, generatedStream, mib, sampleRss, type RssSample } from "./_streams.ts";
 

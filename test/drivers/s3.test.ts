@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "unstorage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs.ts";
-import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
+import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { testDriver } from "../support/unstorage-test-driver.ts";
 import { MiB, digestStream, generatedStream } from "./_streams.ts";
@@ -42,7 +42,7 @@ function recording(intercept?: (sent: Sent, attempt: number) => Response | undef
     const method = init?.method ?? "GET";
     const body = init?.body;
     const headers = new Headers(init?.headers);
-    // Large byte bodies go as streams with an explicit Content-Length (see _s3-request.ts).
+    // Large byte bodies go as streams with an explicit Content-Length (see drivers/s3/_request.ts).
     const size = body instanceof ReadableStream ? Number(headers.get("content-length")) : body instanceof Uint8Array ? body.byteLength : typeof body === "string" ? body.length : undefined;
     const entry: Sent = { operation: operationOf(method, url), url, headers, size };
     sent.push(entry);

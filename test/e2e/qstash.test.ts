@@ -7,7 +7,7 @@ import fsDriver from "unstorage/drivers/fs";
 import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { createQueuedStorage, memoryFlags, type QueuedStorage } from "../../src/index.ts";
-import { createTransferHandler, qstashQueue } from "../../src/qstash.ts";
+import { createTransferHandler, qstashQueue } from "../../src/queues/qstash.ts";
 import { serveWebhook, type Webhook } from "../support/_qstash-webhook.ts";
 import { signQStashJwt, startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 

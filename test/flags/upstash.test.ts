@@ -1,10 +1,10 @@
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FlagStore } from "../src/types.ts";
-import { upstashFlags } from "../src/upstash.ts";
-import { describeFlagStore, sleep } from "./flags/_contract.ts";
-import { randomPrefix, redisCall, redisDeleteMatching, requireRedis } from "./support/redis.ts";
-import { startUpstashProxy, type UpstashProxy } from "./support/upstash-proxy.ts";
+import type { FlagStore } from "../../src/types.ts";
+import { upstashFlags } from "../../src/flags/upstash.ts";
+import { describeFlagStore, sleep } from "./_contract.ts";
+import { randomPrefix, redisCall, redisDeleteMatching, requireRedis } from "../support/redis.ts";
+import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 
 const run = randomPrefix("upstash");
 let stores = 0;

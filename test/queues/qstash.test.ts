@@ -1,9 +1,9 @@
 import { Client } from "@upstash/qstash";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createTransferHandler, qstashQueue } from "../src/qstash.ts";
-import type { TransferJob, TransferOutcome } from "../src/types.ts";
-import { serveWebhook } from "./support/_qstash-webhook.ts";
-import { randomSigningKey, signQStashJwt, startQStash } from "./support/qstash-server.ts";
+import { createTransferHandler, qstashQueue } from "../../src/queues/qstash.ts";
+import type { TransferJob, TransferOutcome } from "../../src/types.ts";
+import { serveWebhook } from "../support/_qstash-webhook.ts";
+import { randomSigningKey, signQStashJwt, startQStash } from "../support/qstash-server.ts";
 
 const URL_ = "https://app.example.com/api/transfer";
 const FAILURE_URL = `${URL_}?queued-storage=failure`;

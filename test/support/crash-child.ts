@@ -1,7 +1,7 @@
 // A writer process that the crash test kills with SIGKILL in the middle of transfers.
 // Usage: node --import jiti/register test/support/crash-child.ts <dir> <count>
 import type { Driver } from "unstorage";
-import fsDriver from "../../src/drivers/fs.ts";
+import fsDriver from "../../src/drivers/fs/index.ts";
 import { createQueuedStorage, memoryQueue, storageFlags } from "../../src/index.ts";
 
 const [dir, count] = process.argv.slice(2) as [string, string];

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver } from "unstorage";
-import s3Driver from "../../src/drivers/s3.ts";
+import s3Driver from "../../src/drivers/s3/index.ts";
 
 export interface S3rverHandle {
   /** `http://127.0.0.1:<port>`: path-style, real SigV4 (verified by the child, see s3rver-child.mjs). */

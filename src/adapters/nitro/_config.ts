@@ -1,4 +1,4 @@
-import type { DriverSpec } from "../types.ts";
+import type { DriverSpec } from "../../types.ts";
 
 /**
  * `runtimeConfig.queuedStorage` of a Nitro app: JSON only, so every value can come from env at run time

@@ -1,7 +1,7 @@
 // The webhook route of the Nitro module: QStash POSTs transfer jobs here.
 import { defineEventHandler, toWebRequest, type EventHandler } from "h3";
-import { createTransferHandler } from "../qstash.ts";
-import { _handlerOptions, _useControls } from "./_nitro-runtime.ts";
+import { createTransferHandler } from "../../queues/qstash.ts";
+import { _handlerOptions, _useControls } from "./_runtime.ts";
 
 let handler: ((request: Request) => Promise<Response>) | undefined;
 

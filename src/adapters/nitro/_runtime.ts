@@ -1,11 +1,11 @@
 // Runs inside the built Nitro server (bundled by Nitro's rollup): mounts the queued storage from runtime config.
 import { useRuntimeConfig, useStorage } from "nitropack/runtime";
 import type { Driver } from "unstorage";
-import type { TransferHandlerOptions } from "../qstash.ts";
-import { queuedDriver } from "../storage.ts";
-import { transfer, transferAndDelete } from "../tasks.ts";
-import type { FlagStore, QueuedStorageControls, TransferQueue } from "../types.ts";
-import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_nitro-config.ts";
+import type { TransferHandlerOptions } from "../../queues/qstash.ts";
+import { queuedDriver } from "../../core/storage.ts";
+import { transfer, transferAndDelete } from "../../tasks.ts";
+import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
+import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_config.ts";
 
 /** What the generated plugin imports statically, as chosen at build time. */
 export interface _NitroFactories {

@@ -1,8 +1,8 @@
-import { _dirOf } from "../_node/paths.ts";
+import { _dirOf } from "./_paths.ts";
 import type { Nitro, NitroModule } from "nitropack/types";
-import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_nitro-config.ts";
+import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_config.ts";
 
-export type { QueuedStorageRuntimeConfig } from "./_nitro-config.ts";
+export type { QueuedStorageRuntimeConfig } from "./_config.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
 export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash">> {
@@ -86,14 +86,27 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
   }
 }
 
-/** Where our own modules are: `src/*.ts` from source (and JSR), `dist/*.mjs` from npm, `*.js` through JSR's npm layer. */
+/** Our own entries by dist name, and where each lives in the source tree (used from source and through JSR). */
+const SOURCE_FILES: Record<string, string> = {
+  "adapters/_nitro-runtime": "adapters/nitro/_runtime",
+  "adapters/_nitro-handler": "adapters/nitro/_handler",
+  qstash: "queues/qstash",
+  upstash: "flags/upstash",
+  "drivers/s3": "drivers/s3/index",
+  "drivers/fs": "drivers/fs/index",
+};
+
+/** Whether this module runs from the flat `dist/*.mjs` build (npm) rather than the source tree (`src/*.ts`, JSR). */
+const FROM_DIST: boolean = import.meta.url.endsWith(".mjs");
+
+/** The root of our own modules: `dist/` from npm, `src/` from source (and JSR, whose npm layer keeps the tree). */
 function _ownDir(): string {
-  return _dirOf(new URL("../", import.meta.url));
+  return _dirOf(new URL(FROM_DIST ? "../" : "../../", import.meta.url));
 }
 
 function _ownFile(file: string): string {
   const extension = /\.[cm]?[jt]s$/.exec(import.meta.url)?.[0] ?? ".mjs";
-  return `${_ownDir()}${file}${extension}`;
+  return `${_ownDir()}${FROM_DIST ? file : (SOURCE_FILES[file] ?? file)}${extension}`;
 }
 
 /** A driver name as Nitro resolves storage mounts: our drivers by path, unstorage built-ins by name, else a package. */

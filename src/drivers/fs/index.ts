@@ -2,9 +2,9 @@ import type { FileHandle } from "node:fs/promises";
 import { open, readFile, readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
-import { createError, createRequiredError } from "./_utils.ts";
-import { ignoreMatcher, isTempName, keySegments, pathOf } from "./fs/_paths.ts";
-import { fileStream, writeAtomic } from "./fs/_io.ts";
+import { createError, createRequiredError } from "../_utils.ts";
+import { ignoreMatcher, isTempName, keySegments, pathOf } from "./_paths.ts";
+import { fileStream, writeAtomic } from "./_io.ts";
 
 export interface FsDriverOptions {
   /** Directory holding the files; created on first write. Required. @example "./.data/uploads" */

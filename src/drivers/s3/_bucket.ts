@@ -1,7 +1,7 @@
 import type { StorageMeta } from "unstorage";
-import { encodeRfc3986, s3Error, s3Request, type S3Context } from "./_s3-request.ts";
-import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./_s3-xml.ts";
-import { sha256, toBase64, toHex } from "./_s3-values.ts";
+import { encodeRfc3986, s3Error, s3Request, type S3Context } from "./_request.ts";
+import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./_xml.ts";
+import { sha256, toBase64, toHex } from "./_values.ts";
 
 /** DeleteObjects takes at most 1,000 keys per request. */
 const DELETE_BATCH = 1000;

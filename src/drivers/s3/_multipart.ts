@@ -1,8 +1,8 @@
-import { createError } from "./_utils.ts";
-import type { PartReader } from "./_s3-parts.ts";
-import { encodeRfc3986, s3Error, s3Request, type S3Context, type S3Error } from "./_s3-request.ts";
-import { completeMultipartXml, parseS3Error, textOf } from "./_s3-xml.ts";
-import { sha256, toHex } from "./_s3-values.ts";
+import { createError } from "../_utils.ts";
+import type { PartReader } from "./_parts.ts";
+import { encodeRfc3986, s3Error, s3Request, type S3Context, type S3Error } from "./_request.ts";
+import { completeMultipartXml, parseS3Error, textOf } from "./_xml.ts";
+import { sha256, toHex } from "./_values.ts";
 
 export interface MultipartSettings {
   partSize: number;

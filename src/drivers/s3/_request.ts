@@ -1,6 +1,6 @@
 import type { AwsClient } from "aws4fetch";
-import { createError } from "./_utils.ts";
-import { parseS3Error } from "./_s3-xml.ts";
+import { createError } from "../_utils.ts";
+import { parseS3Error } from "./_xml.ts";
 
 /** What every S3 call needs; built once, lazily, by the driver. */
 export interface S3Context {
@@ -26,7 +26,7 @@ export interface S3Call {
   query?: string;
   headers?: Record<string, string>;
   body?: Uint8Array | string;
-  /** Hex SHA-256 of `body`. Signing it makes S3 verify the payload (see `_s3-upload.ts`). */
+  /** Hex SHA-256 of `body`. Signing it makes S3 verify the payload (see `_upload.ts`). */
   payloadHash?: string;
   signal?: AbortSignal;
   /** Statuses returned to the caller instead of thrown, e.g. 404 for reads. */

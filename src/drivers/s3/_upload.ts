@@ -1,8 +1,8 @@
-import { blobStream, createError } from "./_utils.ts";
-import { s3Error, s3Request, type S3Context } from "./_s3-request.ts";
-import { uploadParts } from "./_s3-multipart.ts";
-import { createPartReader } from "./_s3-parts.ts";
-import { sha256, toHex, toUploadSource } from "./_s3-values.ts";
+import { blobStream, createError } from "../_utils.ts";
+import { s3Error, s3Request, type S3Context } from "./_request.ts";
+import { uploadParts } from "./_multipart.ts";
+import { createPartReader } from "./_parts.ts";
+import { sha256, toHex, toUploadSource } from "./_values.ts";
 
 export interface UploadSettings {
   partSize: number;

@@ -1,46 +1,13 @@
 import type { AwsClient } from "aws4fetch";
 import type { Driver, StorageMeta } from "unstorage";
-import { createError, keyDepth, normalizeKey } from "./_utils.ts";
-import { createContext, partSettings, type PartSettings } from "./_s3-config.ts";
-import { objectUrl, s3Request, type S3Context } from "./_s3-request.ts";
-import { putValue } from "./_s3-upload.ts";
-import { contentTypeOf } from "./_s3-values.ts";
-import { deleteObjects, listObjects, readMeta } from "./_s3-bucket.ts";
+import { createError, keyDepth, normalizeKey } from "../_utils.ts";
+import { createContext, partSettings, type PartSettings, type S3DriverOptions } from "./_config.ts";
 
-export interface S3DriverOptions {
-  /** S3 API endpoint without the bucket. Required. @example "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000" */
-  endpoint: string;
-  /** Bucket name. Required. @example "uploads" */
-  bucket: string;
-  /** Access key id. Required. */
-  accessKeyId: string;
-  /** Secret access key. Required; never appears in errors. */
-  secretAccessKey: string;
-  /** Session token of temporary (STS / IAM role) credentials. Default: none. */
-  sessionToken?: string;
-  /** Signing region. Default `"us-east-1"`. @example "auto" (Cloudflare R2) */
-  region?: string;
-  /** `"path"`: `endpoint/bucket/key` (default, works with any endpoint); `"virtual-hosted"`: `bucket.endpoint-host/key`. */
-  addressing?: "path" | "virtual-hosted";
-  /** Key prefix inside the bucket; `:` and `/` both separate. Default: none. @example "app:uploads" */
-  base?: string;
-  /** Multipart part size in bytes. Default 8 MiB, at least 5 MiB (S3's minimum). */
-  partSize?: number;
-  /** Parts uploaded at once. Default 4. An upload holds at most partSize × partConcurrency bytes of parts. */
-  partConcurrency?: number;
-  /** Values of known length up to this size go as one PutObject. Default 8 MiB, at most 5 GiB. */
-  multipartThreshold?: number;
-  /** Retries of a request answered 429 or 5xx or failing on the network. Default 3. */
-  retries?: number;
-  /** Base of the exponential backoff (full jitter) in ms; a Retry-After header wins. Default 100. */
-  retryDelay?: number;
-  /** Content-Type of written objects: fixed, or per key. Default: by extension, else text/plain (setItem) or application/octet-stream (setItemRaw). */
-  contentType?: string | ((key: string) => string | undefined);
-  /** Cache-Control of written objects. Default: none. @example "public, max-age=31536000, immutable" */
-  cacheControl?: string;
-  /** fetch implementation, e.g. to instrument or proxy requests. Default: the global `fetch`. */
-  fetch?: typeof fetch;
-}
+export type { S3DriverOptions } from "./_config.ts";
+import { objectUrl, s3Request, type S3Context } from "./_request.ts";
+import { putValue } from "./_upload.ts";
+import { contentTypeOf } from "./_values.ts";
+import { deleteObjects, listObjects, readMeta } from "./_bucket.ts";
 
 export interface S3DriverInstance {
   client: AwsClient;

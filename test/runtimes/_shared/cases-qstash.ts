@@ -1,6 +1,6 @@
 import memoryDriver from "unstorage/drivers/memory";
 import { createQueuedStorage, type QueuedStorage } from "../../../src/index.ts";
-import { createTransferHandler } from "../../../src/qstash.ts";
+import { createTransferHandler } from "../../../src/queues/qstash.ts";
 import { equal, ok } from "./assert.ts";
 import { captureQueue, textIn } from "./helpers.ts";
 import { base64url, randomSigningKey, signQStash } from "./jwt.ts";

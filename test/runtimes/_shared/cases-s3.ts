@@ -1,5 +1,5 @@
 import { createStorage } from "unstorage";
-import s3Driver from "../../../src/drivers/s3.ts";
+import s3Driver from "../../../src/drivers/s3/index.ts";
 import { equal, equalBytes, ok, toBytes } from "./assert.ts";
 import { bytesOf, streamOf } from "./helpers.ts";
 import type { SuiteCase, SuiteEnv } from "./suite.ts";

@@ -1,7 +1,7 @@
 import memoryDriver from "unstorage/drivers/memory";
 import { createQueuedStorage } from "../../../src/index.ts";
-import { createTransferHandler } from "../../../src/qstash.ts";
-import { upstashFlags } from "../../../src/upstash.ts";
+import { createTransferHandler } from "../../../src/queues/qstash.ts";
+import { upstashFlags } from "../../../src/flags/upstash.ts";
 import { equal, equalBytes, toBytes } from "./assert.ts";
 import { suiteS3Driver } from "./cases-s3.ts";
 import { bytesOf, captureQueue, streamOf } from "./helpers.ts";
