@@ -1,4 +1,4 @@
-import { _dirOf } from "./_paths.ts";
+import { _dirOf } from "../../_node/paths.ts";
 import type { Nitro, NitroModule } from "nitropack/types";
 import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_config.ts";
 

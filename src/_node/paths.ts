@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The directory of a module URL as a file path. Build-time only (the Nitro module runs in Node while Nitro builds);
- * kept beside the module so every other file outside `drivers/fs` and the Nitro module stays free of Node built-ins.
+ * kept under `src/_node/` so every other file outside `drivers/fs` stays free of Node built-ins.
  */
 export function _dirOf(url: string | URL): string {
   return fileURLToPath(new URL("./", url));
