@@ -8,6 +8,8 @@
 //   - CompleteMultipartUpload rejects parts under 5 MiB except the last (EntityTooSmall);
 //   - objects and parts are on disk completely before the answer (s3rver answers before its file is flushed),
 //     and DeleteObjects does not trip over its own directory pruning;
+//   - an object, its ETag and its metadata are replaced atomically (write, then rename), so a listing or a read
+//     running beside a write never sees a half-written file (s3rver answers 500 to a torn metadata.json);
 //   - conditional writes: PutObject and CompleteMultipartUpload honour If-None-Match: * and If-Match: <etag>
 //     (412 PreconditionFailed, or 404 NoSuchKey for If-Match on a missing key), checked and committed atomically
 //     per key (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
@@ -15,7 +17,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -23,6 +25,7 @@ import S3rver from "s3rver";
 
 const require = createRequire(import.meta.url);
 const S3Error = require("s3rver/lib/models/error.js");
+const S3Object = require("s3rver/lib/models/object.js");
 
 const [directory, bucket] = process.argv.slice(2);
 const SECRETS = { S3RVER: "S3RVER" };
@@ -40,6 +43,11 @@ server.store.putObject = async function putObject(object) {
   const { size, md5 } = await writeFully(content, path);
   await this.putMetadata(object.bucket, object.key, object.metadata, md5);
   return { size, md5 };
+};
+server.store.putMetadata = async function putMetadata(bucketName, key, metadata, md5) {
+  const kept = Object.entries(metadata).filter(([name]) => S3Object.ALLOWED_METADATA.includes(name) || name.startsWith("x-amz-meta-"));
+  if (md5) await writeAtomically(this.getResourcePath(bucketName, key, "object.md5"), md5);
+  await writeAtomically(this.getResourcePath(bucketName, key, "metadata.json"), JSON.stringify(Object.fromEntries(kept), null, 2));
 };
 server.store.putPart = async function putPart(bucketName, uploadId, partNumber, content) {
   const path = join(this.getResourcePath(bucketName, undefined, "uploads"), uploadId, String(partNumber));
@@ -253,8 +261,16 @@ async function listParts(uploadDir) {
   return parts.sort((a, b) => a.number - b.number);
 }
 
+let temporaries = 0;
+async function writeAtomically(path, data) {
+  const temporary = `${path}.${process.pid}.${++temporaries}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
+}
+
 async function writeFully(content, path) {
   await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${++temporaries}.tmp`;
   const hash = createHash("md5");
   let size = 0;
   const counter = new Transform({
@@ -264,7 +280,8 @@ async function writeFully(content, path) {
       callback(null, chunk);
     },
   });
-  await pipeline(content, counter, createWriteStream(path));
+  await pipeline(content, counter, createWriteStream(temporary));
+  await rename(temporary, path);
   return { size, md5: hash.digest("hex") };
 }
 
