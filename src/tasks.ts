@@ -1,5 +1,5 @@
 import { _error } from "./_errors.ts";
-import type { Task, TaskContext } from "./types.ts";
+import type { Storage, Task, TaskContext } from "./types.ts";
 
 /**
  * Define a custom transfer task. `run` returns `true` when the remote holds the value, `false` to be retried;
@@ -25,19 +25,62 @@ export function defineTask(
   return { name: definition.name, run: definition.run, deleteLocal: definition.deleteLocal === true };
 }
 
-async function _copy({ key, local, remote }: TaskContext): Promise<boolean> {
-  // A stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
-  const value = await local.getItemRaw(key, { type: "stream" });
-  if (value === null || value === undefined) {
-    // The local copy is gone: fine if the remote already holds it (a repeated transfer after transferAndDelete).
-    if (await remote.hasItem(key)) return true;
-    throw _error(`transfer of "${key}": the local copy is missing and the remote has none`, {
-      key,
-      retryable: false,
+/** @internal Error codes the transfer runner acts on. */
+export const _LOCAL_MISSING = "LOCAL_COPY_MISSING";
+/** @internal */
+export const _STALE_REMOTE = "REMOTE_HOLDS_NEWER";
+
+/**
+ * Options our S3 driver honours on `setItemRaw`/`setItem` (other drivers ignore them): a conditional commit
+ * (`If-Match` / `If-None-Match`, 412 when the object changed since we looked) and user metadata that travels with
+ * the object (`x-amz-meta-generation`), so "the remote holds exactly generation N" can be checked later.
+ */
+export interface FencedWriteOptions {
+  /** Commit only over this ETag. */
+  ifMatch?: string;
+  /** `"*"`: commit only when the key holds no object. */
+  ifNoneMatch?: string;
+  /** User metadata stored with the object (`x-amz-meta-<name>`). */
+  meta?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+async function _copy({ key, generation, local, remote, signal }: TaskContext): Promise<boolean> {
+  // A remote with conditional writes says what it holds (HeadObject: ETag and generation) before we commit over it.
+  const fenced = _conditionalWrites(remote, key);
+  const held = fenced ? await remote.getMeta(key, { nativeOnly: true, signal }) : undefined;
+  const heldGeneration = held?.generation === undefined ? undefined : Number(held.generation);
+  if (heldGeneration === generation) return true; // exactly this generation is there already (a repeated delivery)
+  if (heldGeneration !== undefined && heldGeneration > generation) {
+    throw Object.assign(_error(`transfer of "${key}" (generation ${generation}): the remote holds the newer generation ${heldGeneration}`, { key }), {
+      code: _STALE_REMOTE,
     });
   }
-  await remote.setItemRaw(key, value);
+  // A stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
+  const value = await local.getItemRaw(key, { type: "stream", signal });
+  if (value === null || value === undefined) {
+    // Never "fine if the remote has something": only this very generation would do, and that was checked above.
+    const remoteGeneration = fenced ? (held?.etag ? (heldGeneration ?? NaN) : null) : (await remote.hasItem(key, { signal })) ? NaN : null;
+    const what = remoteGeneration === null ? "nothing" : Number.isNaN(remoteGeneration)
+      ? "an object whose generation cannot be checked" : `generation ${remoteGeneration}`;
+    throw Object.assign(_error(`transfer of "${key}": the local copy of generation ${generation} is missing and the remote holds ${what}`, {
+      key,
+      retryable: false,
+    }), { code: _LOCAL_MISSING, remoteGeneration });
+  }
+  const fence: FencedWriteOptions = { signal };
+  if (fenced) {
+    Object.assign(fence, held?.etag ? { ifMatch: held.etag } : { ifNoneMatch: "*" });
+    fence.meta = { generation: String(generation) };
+  }
+  await remote.setItemRaw(key, value, fence);
   return true;
+}
+
+/** The remote driver declares `flags.conditionalWrites` (our S3 driver does). */
+function _conditionalWrites(remote: Storage, key: string): boolean {
+  const flags = remote.getMount(key).driver.flags as { conditionalWrites?: boolean } | undefined;
+  return flags?.conditionalWrites === true;
 }
 
 /** Stream the local copy to the remote. The default task. */

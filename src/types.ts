@@ -66,12 +66,27 @@ export interface FlagStore {
   requeue(key: string): Promise<FlagRecord | null>;
   /** Take the key for transferring `generation`; the same token renews its own lease. */
   claim(key: string, generation: number, lease: { token: string; ms: number }): Promise<ClaimResult>;
-  /** Compare-and-set to `remote` if the generation is still `generation`; releases the lease. With `evictMs`, also marks the local copy as being deleted. */
+  /**
+   * Extend the lease held by `token` by `ms`, whatever the generation now is: the lease belongs to the running upload
+   * or local delete, not to the generation it started with. Also extends a running eviction's mark. `null` when the
+   * token no longer holds the key (the lease lapsed and another took it, or it was released).
+   */
+  renew(key: string, token: string, ms: number): Promise<FlagRecord | null>;
+  /**
+   * Compare-and-set to `remote` if the generation is still `generation`; releases the lease. With `evictMs`, the
+   * lease is kept (and renewed by the same token) while the local copy is deleted, and the key is marked as evicting
+   * until `evicted(key, token)`.
+   */
   settle(key: string, generation: number, token: string, options?: { evictMs?: number }): Promise<SettleResult>;
   /** Release the lease after a failed attempt, recording the error; `final` marks the key `failed`. */
   release(key: string, generation: number, token: string, options: { error?: string; final?: boolean }): Promise<FlagRecord | null>;
-  /** Clear the eviction mark set by `settle`. */
-  evicted(key: string): Promise<void>;
+  /** The local delete of `token` finished: clear the eviction mark and release its lease. */
+  evicted(key: string, token: string): Promise<void>;
+  /**
+   * A write failed before its bytes were stored: if the record is still of `generation`, put `previous` back (`null`
+   * deletes the record). A lease or eviction mark that is live now stays, whatever `previous` says. `true` when rolled back.
+   */
+  rollback(key: string, generation: number, previous: FlagRecord | null): Promise<boolean>;
   /** Tombstone: bump the generation and mark the key `removed`. */
   remove(key: string): Promise<FlagRecord>;
   /** Drop a tombstone of `generation` unless a transfer still holds the key. */
@@ -164,6 +179,8 @@ export interface SyncReport {
   removed: number;
   /** `local` keys of a delayed storage, left for `transfer(key)`. */
   waiting: number;
+  /** Records of writes that never stored their bytes (a crash between intent and local write), dropped. */
+  dropped: number;
 }
 
 /** The controls on a queued storage. */

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   createQueuedStorage,
   defineTask,
+  memoryFlags,
   memoryQueue,
   transferAndDelete,
   type FailedEvent,
@@ -86,12 +87,38 @@ describe("tasks", () => {
     expect(await storage.getMeta("k")).toMatchObject({ tier: "remote", state: "remote" });
   });
 
-  it("a missing local copy with nothing on the remote fails at once instead of retrying", async () => {
+  it("a missing local copy is never accepted on faith: an object of unknown generation on the remote fails at once, naming both", async () => {
     const local = memory();
-    storage = createQueuedStorage({ local, remote: memory(), delayed: true, queue: quickQueue() });
+    const remote = memory();
+    storage = createQueuedStorage({ local, remote, delayed: true, queue: quickQueue(), leaseMs: 20 });
     await storage.setItem("k", "v");
+    const { generation } = (await storage.status("k"))!;
     await local.removeItem!("k", {});
-    await expect(storage.transferNow("k")).rejects.toThrow(/local copy is missing/);
+    await remote.setItem!("k", "something else", {});
+    await new Promise((resolve) => setTimeout(resolve, 60)); // older than a lease: no write of it can still be running
+    await expect(storage.transferNow("k")).rejects.toThrow(
+      new RegExp(`local copy of generation ${generation} is missing and the remote holds an object whose generation cannot be checked`),
+    );
     expect(await storage.status("k")).toMatchObject({ state: "failed" });
+  });
+
+  it("a write whose bytes never arrived is busy while it may still be storing them, then dropped as a ghost, never failed", async () => {
+    const local = memory();
+    const remote = memory();
+    const flags = memoryFlags();
+    const failed: unknown[] = [];
+    const options = { local, remote, flags, delayed: true, queue: quickQueue(), onFailed: (e: unknown) => void failed.push(e) };
+    storage = createQueuedStorage({ ...options, leaseMs: 60_000 });
+    await storage.setItem("k", "v");
+    await local.removeItem!("k", {}); // as if the process had died between intent and local write
+    expect(await storage.transferNow("k")).toBe("busy");
+    expect(await storage.status("k")).toMatchObject({ state: "queued" });
+    const later = createQueuedStorage({ ...options, leaseMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await later.transferNow("k")).toBe("stale");
+    expect(await later.status("k")).toBeNull();
+    expect(await later.getKeys()).toEqual([]);
+    expect(failed).toEqual([]);
+    await later.dispose();
   });
 });

@@ -2,7 +2,7 @@ import type { _Context } from "./context.ts";
 import { _assertKey } from "../_keys.ts";
 import { _held, _toStatus } from "../flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
-import type { QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
+import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
@@ -11,6 +11,10 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
   return {
     async transfer(key) {
       _assertKey(key);
+      const current = await ctx.flags.get(ctx.flagKey(key));
+      if (!current || current.state === "removed") return null;
+      // Nothing to redo from: the remote holds this generation and its local copy was deleted after the transfer.
+      if (current.state === "remote" && !(await (await ctx.tiers()).local.hasItem(key, {}))) return _toStatus(current);
       const record = await ctx.flags.requeue(ctx.flagKey(key));
       if (!record) return null;
       await ctx.queue.enqueue({ key, generation: record.generation });
@@ -34,7 +38,7 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       return _toStatus(await ctx.flags.get(ctx.flagKey(key)));
     },
     async sync(): Promise<SyncReport> {
-      const report: SyncReport = { queued: 0, removed: 0, waiting: 0 };
+      const report: SyncReport = { queued: 0, removed: 0, waiting: 0, dropped: 0 };
       const jobs: TransferJob[] = [];
       const prefix = ctx.options.prefix ? `${ctx.options.prefix}:` : "";
       const { local, remote } = await ctx.tiers();
@@ -48,6 +52,9 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
           if (await ctx.flags.forget(flagKey, record.generation)) report.removed++;
         } else if (record.state === "local" && ctx.options.delayed) {
           report.waiting++;
+        } else if (await _isGhost(ctx, key, record, local, remote)) {
+          // Intent without bytes, left by a crash between intent and local write: the key was never stored.
+          if (await ctx.flags.rollback(flagKey, record.generation, null)) report.dropped++;
         } else {
           const current = record.state === "failed" || record.state === "local" ? await ctx.flags.requeue(flagKey) : record;
           if (current) jobs.push({ key, generation: current.generation });
@@ -70,4 +77,15 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       await _failJob(ctx, _validateJob(job), reason);
     },
   };
+}
+
+/**
+ * A record whose write began longer than a lease ago (no write still in progress), that no transfer holds, with no
+ * local copy and nothing on the remote: an intent whose bytes were never stored. Costs a local (and remote) lookup per
+ * such record, only in `sync()`.
+ */
+async function _isGhost(ctx: _Context, key: string, record: FlagRecord, local: Driver, remote: Driver): Promise<boolean> {
+  const now = Date.now();
+  if (_held(record, now) || now - record.generation / 1000 < ctx.options.leaseMs) return false;
+  return !(await local.hasItem(key, {})) && !(await remote.hasItem(key, {}));
 }

@@ -5,6 +5,7 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "../flags/_transitions.ts";
+import { _pollWhile } from "./_poll.ts";
 import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
@@ -55,13 +56,20 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
     } catch (cause) {
       throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
     }
-    // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it.
+    // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it. Its
+    // mark is renewed by the delete's lease until the delete really ended (evicted), so this waits for that, not a timer.
     const evicting = (record: FlagRecord): boolean => (record.evictUntil ?? 0) > Date.now();
-    if (begun.previous && evicting(begun.previous)) await _pollWhile(ctx, key, begun.previous, evicting);
+    if (evicting(begun.record)) await _pollWhile(ctx, key, begun.record, evicting);
     try {
       await put(local);
     } catch (cause) {
-      throw _error(`cannot write "${key}" to the local driver: ${_messageOf(cause)}`, { key, cause });
+      // The key stays as it was: the intent is rolled back (compare-and-set on our generation), so no ghost is left
+      // to be listed, re-queued or reported failed.
+      const note = await ctx.flags.rollback(ctx.flagKey(key), begun.record.generation, begun.previous).then(
+        () => "",
+        (error: unknown) => `; rolling back its transfer intent failed too (${_messageOf(error)}), sync() will drop it`,
+      );
+      throw _error(`cannot write "${key}" to the local driver: ${_messageOf(cause)}${note}`, { key, cause });
     }
     if (ctx.options.delayed) return;
     try {
@@ -163,20 +171,6 @@ export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorag
 }
 
 // --- internal ---
-
-/** Poll the key's record (5 ms, doubling to 200 ms) while `waiting(record)` holds; resolves to the last record read. */
-async function _pollWhile(
-  ctx: _Context,
-  key: string,
-  record: FlagRecord | null,
-  waiting: (record: FlagRecord) => boolean,
-): Promise<FlagRecord | null> {
-  for (let wait = 5; record && waiting(record); wait = Math.min(wait * 2, 200)) {
-    await new Promise((resolve) => setTimeout(resolve, wait));
-    record = await ctx.flags.get(ctx.flagKey(key));
-  }
-  return record;
-}
 
 /**
  * Drop the tombstone once no transfer holds the key. A transfer that was uploading when the key was removed

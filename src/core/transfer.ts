@@ -1,5 +1,10 @@
+import type { Driver } from "unstorage";
 import { _error, _messageOf } from "../_errors.ts";
+import { _held } from "../flags/_transitions.ts";
+import { _LOCAL_MISSING, _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
+import { _keepLease } from "./_lease.ts";
+import { _pollWhile } from "./_poll.ts";
 import type { TransferJob, TransferOutcome } from "../types.ts";
 
 /**
@@ -12,66 +17,61 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
   const flagKey = ctx.flagKey(key);
   const { leaseMs } = ctx.options;
   const token = _token();
+  const claimedAt = Date.now();
   const claim = await ctx.flags.claim(flagKey, generation, { token, ms: leaseMs });
   if (claim.status !== "claimed") return claim.status;
 
   const tiers = await ctx.tiers();
-  // Long transfers renew their lease, so no second transfer of the key starts while this one still uploads.
-  const renew = setInterval(() => {
-    ctx.flags.claim(flagKey, generation, { token, ms: leaseMs }).catch(() => {});
-  }, Math.max(10, Math.floor(leaseMs / 3)));
-
+  // The lease is renewed by its token while the task runs, and on through the local delete of transferAndDelete.
+  const lease = _keepLease(ctx, key, flagKey, token, claimedAt);
   let done: unknown;
   try {
-    done = await ctx.task.run({
-      key,
-      generation,
-      local: tiers.localStorage,
-      remote: tiers.remoteStorage,
-      signal: ctx.abort.signal,
-    });
+    done = await ctx.task.run({ key, generation, local: tiers.localStorage, remote: tiers.remoteStorage, signal: lease.signal });
   } catch (cause) {
-    clearInterval(renew);
-    // The queue decides when the key is `failed` (it calls `fail(job)`), so this only records the error.
-    const permanent = (cause as { retryable?: boolean })?.retryable === false;
-    await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
-    throw _error(`task "${ctx.task.name}" failed for "${key}": ${_messageOf(cause)}`, {
-      key,
-      cause,
-      retryable: !permanent,
-    });
+    lease.stop();
+    return _failedAttempt(ctx, job, token, cause);
   }
-  clearInterval(renew);
 
   if (typeof done !== "boolean") {
+    lease.stop();
     const message = `task "${ctx.task.name}" did not return true or false but ${_describe(done)}`;
     await ctx.flags.release(flagKey, generation, token, { error: message });
     throw _error(`${message} (key "${key}")`, { key, retryable: false });
   }
   if (!done) {
+    lease.stop();
     const message = `task "${ctx.task.name}" returned false`;
     await ctx.flags.release(flagKey, generation, token, { error: message });
     throw _error(`${message} for "${key}"`, { key, retryable: true });
   }
 
   const deleteLocal = ctx.task.deleteLocal === true;
+  const lost = lease.lost();
+  if (!deleteLocal) lease.stop();
   const settled = await ctx.flags.settle(flagKey, generation, token, deleteLocal ? { evictMs: leaseMs } : undefined);
   if (settled.status === "stale") {
+    lease.stop();
     // Removed while we uploaded: our upload may have put the object back, and no other transfer can be running
     // (we held the key), so take it away again and drop the tombstone.
     const record = settled.record;
     if (!record || record.state === "removed") {
       await tiers.remote.removeItem?.(key, {});
       if (record) await ctx.flags.forget(flagKey, record.generation);
+    } else if (lost) {
+      await _repairOverwrite(ctx, key, tiers.local);
     }
     return "stale";
   }
   if (deleteLocal) {
-    try {
-      await tiers.local.removeItem?.(key, {});
-    } finally {
-      await ctx.flags.evicted(flagKey);
-    }
+    // Only while the key is ours: a transfer of this generation that took over our lapsed lease deletes it itself.
+    if (settled.record.lease === token) {
+      try {
+        await tiers.local.removeItem?.(key, {});
+      } finally {
+        lease.stop();
+        await ctx.flags.evicted(flagKey, token);
+      }
+    } else lease.stop();
   }
   await _safely(() =>
     ctx.options.onTransferred?.({ key, generation, task: ctx.task.name, attempts: settled.record.attempts }),
@@ -101,6 +101,62 @@ export async function _failJob(ctx: _Context, job: TransferJob, reason: unknown)
 }
 
 // --- internal ---
+
+/**
+ * A task threw. A fenced remote refusing a stale commit (412) or holding a newer generation ends a stale job quietly;
+ * a missing local copy of a write that never stored its bytes (a ghost) is dropped; anything else is recorded and
+ * rethrown for the queue to retry (or not, `retryable: false`).
+ */
+async function _failedAttempt(ctx: _Context, job: TransferJob, token: string, cause: unknown): Promise<TransferOutcome> {
+  const { key, generation } = job;
+  const flagKey = ctx.flagKey(key);
+  const failure = cause as { status?: number; code?: string; retryable?: boolean; remoteGeneration?: number | null };
+  if (failure?.status === 412 || failure?.code === _STALE_REMOTE) {
+    // Another commit reached the remote first. Our generation is stale: done. Still current: the retry finds the
+    // remote's generation (the same one: accepted; an older one: uploaded again over it).
+    const record = await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
+    if (!record || record.generation !== generation || record.state === "removed") return "stale";
+    throw _error(`task "${ctx.task.name}" failed for "${key}": ${_messageOf(cause)}`, { key, cause, retryable: true });
+  }
+  if (failure?.code === _LOCAL_MISSING) {
+    // The job of a write whose local put has not finished (sync() or transfer(key) queued it): not a ghost yet.
+    if (Date.now() - generation / 1000 < ctx.options.leaseMs) {
+      await ctx.flags.release(flagKey, generation, token, {});
+      return "busy";
+    }
+    // Intent without bytes (the process died between intent and local write) and nothing on the remote: the key
+    // was never stored. Drop the record, by generation, so that nothing is listed, re-queued or reported failed.
+    if (failure.remoteGeneration === null) {
+      await ctx.flags.release(flagKey, generation, token, {});
+      await ctx.flags.rollback(flagKey, generation, null);
+      return "stale";
+    }
+  }
+  // The queue decides when the key is `failed` (it calls `fail(job)`), so this only records the error.
+  await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
+  throw _error(`task "${ctx.task.name}" failed for "${key}": ${_messageOf(cause)}`, {
+    key,
+    cause,
+    retryable: failure?.retryable !== false,
+  });
+}
+
+/**
+ * Our lease lapsed while we uploaded a generation that is stale now: a newer generation may have been uploaded
+ * meanwhile and overwritten by our late write (a remote without conditional writes cannot refuse it). Once nobody
+ * holds the key, put the current generation back in the queue if it is `remote` and a local copy of it still exists.
+ */
+async function _repairOverwrite(ctx: _Context, key: string, local: Driver): Promise<void> {
+  const record = await _pollWhile(ctx, key, await ctx.flags.get(ctx.flagKey(key)), (r) => _held(r, Date.now()));
+  if (!record || record.state !== "remote") return; // its own transfer is still to come, after ours
+  if (!(await local.hasItem(key, {}))) {
+    console.error(`[queued-storage] "${key}": a transfer that lost its lease may have overwritten generation ${record.generation} ` +
+      "on the remote, and no local copy is left to repair it (use a remote with conditional writes, such as the S3 driver)");
+    return;
+  }
+  const requeued = await ctx.flags.requeue(ctx.flagKey(key));
+  if (requeued) await ctx.queue.enqueue({ key, generation: requeued.generation });
+}
 
 async function _safely(hook: () => unknown): Promise<void> {
   try {

@@ -67,11 +67,13 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
       }),
     requeue: (key) => apply(key, (r, now) => t._requeue(r, now)),
     claim: (key, generation, lease) => apply(key, (r, now) => t._claim(r, generation, lease.token, lease.ms, now)),
+    renew: (key, token, ms) => apply(key, (r, now) => t._renew(r, token, ms, now)),
+    rollback: (key, generation, previous) => apply(key, (r, now) => t._rollback(r, generation, previous, now)),
     settle: (key, generation, token, options) =>
       apply(key, (r, now) => t._settle(r, generation, token, options?.evictMs, now)),
     release: (key, generation, token, { error, final }) =>
       apply(key, (r, now) => t._release(r, generation, token, error, !!final, now)),
-    evicted: (key) => apply(key, (r) => t._evicted(r)),
+    evicted: (key, token) => apply(key, (r) => t._evicted(r, token)),
     remove: (key) =>
       apply(key, (r, now) => {
         const transition = t._remove(r, now, issued);

@@ -93,6 +93,13 @@ export function _claim(
   return { next, result: { status: "claimed", record: next } };
 }
 
+export function _renew(record: FlagRecord | null, token: string, leaseMs: number, now: number): Transition<FlagRecord | null> {
+  if (!record || !token || record.lease !== token) return { next: undefined, result: null };
+  const next: FlagRecord = { ...record, leaseUntil: now + leaseMs };
+  if (record.evictUntil) next.evictUntil = now + leaseMs;
+  return { next, result: next };
+}
+
 export function _settle(
   record: FlagRecord | null,
   generation: number,
@@ -109,7 +116,16 @@ export function _settle(
   }
   const next: FlagRecord = { ..._withoutLease(record), state: "remote", updatedAt: now };
   delete next.error;
-  if (evictMs) next.evictUntil = now + evictMs;
+  if (evictMs && (owned || !_leaseLive(record, now))) {
+    // The local delete holds the key until it really ends (evicted): writers and newer transfers wait for it.
+    next.lease = token;
+    next.leaseUntil = now + evictMs;
+    next.evictUntil = now + evictMs;
+  } else if (!owned && _leaseLive(record, now)) {
+    // Our lease lapsed and another transfer of this generation holds the key now: leave it its lease.
+    next.lease = record.lease;
+    next.leaseUntil = record.leaseUntil;
+  }
   return { next, result: { status: "remote", record: next } };
 }
 
@@ -132,10 +148,30 @@ export function _release(
   return { next, result: next };
 }
 
-export function _evicted(record: FlagRecord | null): Transition<void> {
-  if (!record?.evictUntil) return { next: undefined, result: undefined };
-  const { evictUntil: _e, ...next } = record;
-  return { next, result: undefined };
+export function _evicted(record: FlagRecord | null, token: string): Transition<void> {
+  if (!record || !token || record.lease !== token) return { next: undefined, result: undefined };
+  const { evictUntil: _e, ...rest } = record;
+  return { next: _withoutLease(rest), result: undefined };
+}
+
+export function _rollback(
+  record: FlagRecord | null,
+  generation: number,
+  previous: FlagRecord | null,
+  now: number,
+): Transition<boolean> {
+  if (!record || record.generation !== generation) return { next: undefined, result: false };
+  // What runs now (an upload's lease, an eviction's mark) is kept; what `previous` remembered of them is stale.
+  const { lease: _l, leaseUntil: _u, evictUntil: _e, ...restored } = previous ?? ({} as FlagRecord);
+  const live: Partial<FlagRecord> = {};
+  if (_leaseLive(record, now)) Object.assign(live, { lease: record.lease, leaseUntil: record.leaseUntil });
+  if ((record.evictUntil ?? 0) > now) live.evictUntil = record.evictUntil;
+  if (!previous) {
+    // No record before: gone, unless something still holds the key (then a tombstone, forgotten once it lets go).
+    if (!live.lease && !live.evictUntil) return { next: null, result: true };
+    return { next: { state: "removed", generation, attempts: 0, updatedAt: now, ...live }, result: true };
+  }
+  return { next: { ...(restored as FlagRecord), ...live }, result: true };
 }
 
 export function _remove(previous: FlagRecord | null, now: number, floor = 0): Transition<FlagRecord> {

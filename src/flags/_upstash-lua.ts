@@ -128,10 +128,50 @@ if OP == 'settle' then
     if owned then r.lease, r.leaseUntil, r.updatedAt = nil, nil, now(); save(key, r) end
     return outcome('stale', r)
   end
-  r.lease, r.leaseUntil, r.error, r.state, r.updatedAt = nil, nil, nil, 'remote', now()
-  if evict_ms and evict_ms ~= 0 then r.evictUntil = r.updatedAt + evict_ms end
+  local ms = now()
+  local other = (not owned) and lease_live(r, ms)
+  r.error, r.state, r.updatedAt = nil, 'remote', ms
+  if evict_ms and evict_ms ~= 0 and not other then
+    -- The local delete holds the key until it really ends (evicted): writers and newer transfers wait for it.
+    r.lease, r.leaseUntil, r.evictUntil = token, ms + evict_ms, ms + evict_ms
+  elseif not other then
+    r.lease, r.leaseUntil = nil, nil
+  end
   save(key, r)
   return outcome('remote', r)
+end
+
+if OP == 'renew' then
+  local r, token, lease_ms = load(key), ARGV[3], tonumber(ARGV[4])
+  if not r or not truthy(token) or r.lease ~= token then return 'null' end
+  local ms = now()
+  r.leaseUntil = ms + lease_ms
+  if r.evictUntil then r.evictUntil = ms + lease_ms end
+  save(key, r)
+  return json(r)
+end
+
+if OP == 'rollback' then
+  local r, generation = load(key), tonumber(ARGV[3])
+  if not r or r.generation ~= generation then return 'false' end
+  local ms = now()
+  local live = {}
+  if lease_live(r, ms) then live.lease, live.leaseUntil = r.lease, r.leaseUntil end
+  if evict_live(r, ms) then live.evictUntil = r.evictUntil end
+  local p
+  if ARGV[4] == '1' then
+    p = {}
+    for i = 5, #ARGV, 2 do p[ARGV[i]] = NUMERIC[ARGV[i]] and tonumber(ARGV[i + 1]) or ARGV[i + 1] end
+    p.lease, p.leaseUntil, p.evictUntil = nil, nil, nil
+  elseif not live.lease and not live.evictUntil then
+    drop(key)
+    return 'true'
+  else
+    p = { state = 'removed', generation = generation, attempts = 0, updatedAt = ms }
+  end
+  p.lease, p.leaseUntil, p.evictUntil = live.lease, live.leaseUntil, live.evictUntil
+  save(key, p)
+  return 'true'
 end
 
 if OP == 'release' then
@@ -150,8 +190,11 @@ if OP == 'release' then
 end
 
 if OP == 'evicted' then
-  local r = load(key)
-  if r and r.evictUntil and r.evictUntil ~= 0 then r.evictUntil = nil; save(key, r) end
+  local r, token = load(key), ARGV[3]
+  if not r then return 'null' end
+  if not truthy(token) or r.lease ~= token then return 'null' end
+  r.evictUntil, r.lease, r.leaseUntil = nil, nil, nil
+  save(key, r)
   return 'null'
 end
 

@@ -107,7 +107,9 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
       one<SettleResult>("settle", key, [String(generation), token, String(settleOptions?.evictMs ?? 0)]),
     release: (key, generation, token, { error, final }) =>
       one<FlagRecord | null>("release", key, [String(generation), token, error === undefined ? "0" : "1", error ?? "", final ? "1" : "0"]),
-    evicted: async (key) => void (await one<null>("evicted", key)),
+    renew: (key, token, ms) => one<FlagRecord | null>("renew", key, [token, String(ms)]),
+    rollback: (key, generation, previous) => one<boolean>("rollback", key, [String(generation), ..._previousArgs(previous)]),
+    evicted: async (key, token) => void (await one<null>("evicted", key, [token])),
     remove: (key) => one<FlagRecord>("remove", key),
     forget: (key, generation) => one<boolean>("forget", key, [String(generation)]),
     async pending() {
@@ -161,6 +163,17 @@ function _failure(op: string, key: string | undefined, cause: unknown): Error {
   const message = _messageOf(cause).split(", command was:")[0]!.slice(0, 300);
   const subject = key === undefined ? op : `${op} of key ${JSON.stringify(key)}`;
   return _error(`[${NAME}] ${subject} failed: ${message}`, key === undefined ? { cause } : { key, cause });
+}
+
+/** A record as `"1", field, value, …` script arguments (`"0"` for none): numbers as exact decimal text. */
+function _previousArgs(previous: FlagRecord | null): string[] {
+  if (!previous) return ["0"];
+  const args = ["1"];
+  for (const [field, value] of Object.entries(previous)) {
+    // String() of a µs generation is its exact decimal digits (no exponent below 1e21).
+    if (value !== undefined && value !== null) args.push(field, String(value));
+  }
+  return args;
 }
 
 /** Escapes Redis glob characters so that a key prefix matches itself only. */

@@ -1,29 +1,41 @@
 import type { Driver } from "unstorage";
 import memory from "unstorage/drivers/memory";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import s3Driver from "../../src/drivers/s3/index.ts";
 import {
   createQueuedStorage,
   memoryFlags,
   storageFlags,
   transfer,
   transferAndDelete,
+  type FlagStore,
   type Task,
   type TransferJob,
   type TransferQueue,
 } from "../../src/index.ts";
 import { faultyDriver, seededRandom } from "../support/faults.ts";
+import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 
 // DESIGN.md invariants 1–4 and 6 under seeded random interleavings: writes, overwrites, removes, raw and stream
 // values, duplicate, late and out-of-order deliveries, transfers racing writes, and remote failures injected at random.
 // Durability and freshness are checked after every step, convergence after the queue is drained.
-// Replay a failure with QS_SEEDS=<seed> QS_OPS=<n>.
+// Three profiles: "jitter" (many operations, short stalls, a long lease), "beyond the lease" (a lease of 200 ms, and
+// uploads, the transfers' local reads and local deletes that stall for 0.5–3 leases now and then), and "S3, frozen"
+// (the S3 driver over the stand-in, commits stalled for 0.5–3 leases, and renewals that never reach the store, as in
+// a process frozen past its lease: only the remote's conditional writes stand between a late commit and newer bytes).
+// Replay a failure with QS_SEEDS=<seed> QS_OPS=<n> (QS_STALL_SEEDS / QS_STALL_OPS, QS_S3_SEEDS / QS_S3_OPS for the others).
 const SEEDS = (process.env.QS_SEEDS ?? "1,2,3,4,5,6").split(",").map(Number);
 const OPS = Number(process.env.QS_OPS ?? 1200);
 const KEYS = 24;
-const totals = { runs: 0, ops: 0, deliveries: 0, failures: 0 };
+const STALL_SEEDS = (process.env.QS_STALL_SEEDS ?? "11,12,13,14").split(",").map(Number);
+const STALL_OPS = Number(process.env.QS_STALL_OPS ?? 250);
+const S3_SEEDS = (process.env.QS_S3_SEEDS ?? "21,22").split(",").map(Number);
+const S3_OPS = Number(process.env.QS_S3_OPS ?? 120);
+const LEASE = 200;
+const totals = { runs: 0, ops: 0, deliveries: 0, failures: 0, stalls: 0 };
 
 afterAll(() => {
-  console.log(`[invariants] ${totals.runs} runs, ${totals.ops} operations, ${totals.deliveries} job deliveries, ${totals.failures} injected remote failures`);
+  console.log(`[invariants] ${totals.runs} runs, ${totals.ops} operations, ${totals.deliveries} job deliveries, ${totals.failures} injected remote failures, ${totals.stalls} stalls of 0.5–3 leases`);
 });
 
 /** A queue the test drives: jobs wait until the test delivers them, in any order, any number of times. */
@@ -62,28 +74,128 @@ function jitteryDriver(driver: Driver, random: () => number, stall: string[] = [
   return wrapped;
 }
 
+/**
+ * Now and then (probability `p`) a call waits 0.5–3 leases before it reaches the driver: uploads, local deletes and
+ * the local reads of transfers (those carry the task's signal; the test's own reads never stall).
+ */
+function leaseStaller(driver: Driver, random: () => number, methods: Array<"setItemRaw" | "getItemRaw" | "removeItem">, p: number): Driver {
+  const wrapped: Driver = { ...driver };
+  for (const method of methods) {
+    const original = driver[method] as ((...args: unknown[]) => unknown) | undefined;
+    if (!original) continue;
+    (wrapped as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      const transferRead = method !== "getItemRaw" || (args[1] as { signal?: unknown } | undefined)?.signal !== undefined;
+      if (transferRead && random() < p) {
+        totals.stalls++;
+        await new Promise((r) => setTimeout(r, LEASE * (0.5 + 2.5 * random())));
+      }
+      return original.apply(driver, args);
+    };
+  }
+  return wrapped;
+}
+
+/** Commits to the S3 stand-in (PutObject, CompleteMultipartUpload) held for 0.5–3 leases now and then. */
+function stallingCommits(random: () => number, p: number): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const commit = (init?.method === "PUT" && !url.searchParams.has("uploadId")) || (init?.method === "POST" && url.searchParams.has("uploadId"));
+    if (commit && random() < p) {
+      totals.stalls++;
+      await new Promise((r) => setTimeout(r, LEASE * (0.5 + 2.5 * random())));
+    }
+    return fetch(input, init);
+  }) as typeof fetch;
+}
+
+/** A process frozen past its lease: renewals "succeed" without reaching the store, so it never learns it lost the key. */
+const frozen = (flags: FlagStore): FlagStore => ({ ...flags, renew: async (key) => flags.get(key) });
+
+interface Profile {
+  name: string;
+  ops: number;
+  keys: number;
+  leaseMs: number;
+  /** Removes in the mix (see the S3 profile for why it has none). */
+  removes: boolean;
+  /** `local` and `remote` go to the storage; `localRaw` and `remoteRaw` are read directly for the final check. */
+  tiers(random: () => number, run: string): { local: Driver; localRaw: Driver; remote: Driver; remoteRaw: Driver; flags?: FlagStore };
+}
+
 const encode = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
 const decode = (value: unknown): string | null => {
   if (value === null || typeof value === "string") return value;
   return new TextDecoder().decode(value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer));
 };
 
-async function run(seed: number, task: Task, flagsKind: "memory" | "storage"): Promise<void> {
+const JITTER: Profile = {
+  name: "jitter",
+  ops: OPS,
+  keys: KEYS,
+  leaseMs: 10_000,
+  removes: true,
+  tiers(random) {
+    const local = memory();
+    const remoteRaw = memory();
+    return { local: jitteryDriver(local, random, ["removeItem"]), localRaw: local, remote: jitteryDriver(remoteRaw, random, ["setItemRaw"]), remoteRaw };
+  },
+};
+
+const BEYOND_THE_LEASE: Profile = {
+  name: "beyond the lease",
+  ops: STALL_OPS,
+  keys: 8,
+  leaseMs: LEASE,
+  removes: true,
+  tiers(random) {
+    const localRaw = memory();
+    const remoteRaw = memory();
+    const local = leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.08);
+    return { local, localRaw, remote: leaseStaller(remoteRaw, random, ["setItemRaw"], 0.1), remoteRaw };
+  },
+};
+
+let s3: S3rverHandle | undefined;
+const S3_FROZEN: Profile = {
+  name: "S3, frozen",
+  ops: S3_OPS,
+  keys: 6,
+  leaseMs: LEASE,
+  // A removal deletes the remote object; a commit frozen past its lease that finds the key empty then recreates it
+  // (If-None-Match: * holds), until its process resumes and removes it again. That window is documented in the README;
+  // this profile proves what the fencing does guarantee: writes are never lost or shadowed.
+  removes: false,
+  tiers(random, run) {
+    const connection = { endpoint: s3!.endpoint, bucket: s3!.bucket, region: s3!.region, accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey, base: run, retries: 0 };
+    const localRaw = memory();
+    return {
+      local: leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.05),
+      localRaw,
+      remote: s3Driver({ ...connection, fetch: stallingCommits(random, 0.15) }),
+      remoteRaw: s3Driver(connection),
+      flags: frozen(memoryFlags()),
+    };
+  },
+};
+
+async function run(seed: number, task: Task, flagsKind: "memory" | "storage", profile: Profile): Promise<void> {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const keys = Array.from({ length: KEYS }, (_, i) => (i % 3 === 0 ? `dir:k${i}` : `k${i}`));
-  const localMemory = memory();
-  const remoteMemory = memory();
-  const { driver: faulty, control } = faultyDriver(remoteMemory);
+  const keys = Array.from({ length: profile.keys }, (_, i) => (i % 3 === 0 ? `dir:k${i}` : `k${i}`));
+  const where0 = `${profile.name}: seed ${seed} ${task.name}/${flagsKind}`;
+  const tiers = profile.tiers(random, `${profile.name.replace(/\W+/g, "-")}-${seed}-${task.name}`);
+  const localMemory = tiers.localRaw;
+  const remoteMemory = tiers.remoteRaw;
+  const { driver: faulty, control } = faultyDriver(tiers.remote);
   control.failWhen(() => random() < 0.15);
   const queue = manualQueue();
   const storage = createQueuedStorage({
-    local: jitteryDriver(localMemory, random, ["removeItem"]),
-    remote: jitteryDriver(faulty, random, ["setItemRaw"]),
+    local: tiers.local,
+    remote: faulty,
     queue,
     task,
-    flags: flagsKind === "memory" ? memoryFlags() : storageFlags(memory()),
-    leaseMs: 10_000,
+    flags: tiers.flags ?? (flagsKind === "memory" ? memoryFlags() : storageFlags(memory())),
+    leaseMs: profile.leaseMs,
   });
   const expected = new Map<string, string | null>();
   const inFlight = new Set<Promise<unknown>>();
@@ -113,18 +225,18 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage"): P
       const want = expected.get(key)!;
       const got = decode(await storage.getItemRaw(key));
       if (got !== want) {
-        throw new Error(`seed ${seed} ${task.name}/${flagsKind} step ${step} (${op}): "${key}" read ${JSON.stringify(got)}, want ${JSON.stringify(want)}; status ${JSON.stringify(await storage.status(key))}`);
+        throw new Error(`${where0} step ${step} (${op}): "${key}" read ${JSON.stringify(got)}, want ${JSON.stringify(want)}; status ${JSON.stringify(await storage.status(key))}`);
       }
     }
     // Listings agree with reads: every live key once, no removed key (not even one a running transfer re-uploaded).
     const listed = (await storage.getKeys()).sort();
     const live = [...expected].filter(([, value]) => value !== null).map(([key]) => key).sort();
     if (JSON.stringify(listed) !== JSON.stringify(live)) {
-      throw new Error(`seed ${seed} ${task.name}/${flagsKind} step ${step} (${op}): getKeys() ${JSON.stringify(listed)}, want ${JSON.stringify(live)}`);
+      throw new Error(`${where0} step ${step} (${op}): getKeys() ${JSON.stringify(listed)}, want ${JSON.stringify(live)}`);
     }
   };
 
-  for (let step = 0; step < OPS; step++) {
+  for (let step = 0; step < profile.ops; step++) {
     const roll = random();
     const key = pick(keys);
     let op: string;
@@ -137,7 +249,7 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage"): P
       else if (kind === "stream") await storage.setItemRaw(key, new Blob([encode(value)]).stream());
       else await storage.setItemRaw(key, new Blob([encode(value)]));
       expected.set(key, value);
-    } else if (roll < 0.4) {
+    } else if (roll < 0.4 && profile.removes) {
       op = `remove ${key}`;
       await storage.removeItem(key);
       expected.set(key, null);
@@ -178,14 +290,14 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage"): P
     for (const job of queue.pending.splice(0)) void deliver(job);
   }
   await Promise.all(inFlight);
-  await check(OPS, "converged");
+  await check(profile.ops, "converged");
   for (const key of keys) {
     if (!expected.has(key)) continue;
     const want = expected.get(key)!;
     const status = await storage.status(key);
     const remoteValue = decode((await remoteMemory.getItemRaw!(key, {})) ?? null);
     const localValue = (await localMemory.getItemRaw!(key, {})) ?? null;
-    const where = `seed ${seed} ${task.name}/${flagsKind} "${key}"`;
+    const where = `${where0} "${key}"`;
     if (want === null) {
       expect(status, `${where}: state left behind`).toBeNull();
       expect(remoteValue, `${where}: remote object left behind`).toBeNull();
@@ -206,7 +318,30 @@ describe("invariants under random interleavings", () => {
   for (const seed of SEEDS) {
     for (const task of [transfer, transferAndDelete]) {
       const flagsKind = seed % 2 === 0 ? "storage" : "memory";
-      it(`seed ${seed}: ${OPS} operations over ${KEYS} keys, ${task.name}, ${flagsKind} flags`, () => run(seed, task, flagsKind), 120_000);
+      it(`seed ${seed}: ${OPS} operations over ${KEYS} keys, ${task.name}, ${flagsKind} flags`, () => run(seed, task, flagsKind, JITTER), 120_000);
+    }
+  }
+});
+
+describe("invariants when uploads, local reads and local deletes stall for 0.5–3 leases (issue 9)", () => {
+  for (const seed of STALL_SEEDS) {
+    for (const task of [transfer, transferAndDelete]) {
+      const flagsKind = seed % 2 === 0 ? "storage" : "memory";
+      it(`seed ${seed}: ${STALL_OPS} operations, lease ${LEASE} ms, ${task.name}, ${flagsKind} flags`, () => run(seed, task, flagsKind, BEYOND_THE_LEASE), 120_000);
+    }
+  }
+});
+
+describe("invariants on the S3 driver with a process frozen past its lease (issue 9)", () => {
+  beforeAll(async () => {
+    s3 = await startS3rver({ bucket: "invariants" });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+  for (const seed of S3_SEEDS) {
+    for (const task of [transfer, transferAndDelete]) {
+      it(`seed ${seed}: ${S3_OPS} operations, lease ${LEASE} ms, commits stalled, renewals frozen, ${task.name}`, () => run(seed, task, "memory", S3_FROZEN), 120_000);
     }
   }
 });

@@ -169,7 +169,7 @@ describe("delayed mode", () => {
     expect(await storage.transferNow("b")).toBe("transferred");
     expect(text(await remote.getItem("b", {}))).toBe("2");
     expect(await storage.transfer("missing")).toBeNull();
-    expect(await storage.sync()).toEqual({ queued: 0, removed: 0, waiting: 0 });
+    expect(await storage.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0 });
   });
 });
 

@@ -8,6 +8,12 @@ export interface StoreRef {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `value` is `expected` give or take 2 s (the store's clock and ours may differ a little). */
+function expectNearLocal(value: number | undefined, expected: number): void {
+  expect(value).toBeTypeOf("number");
+  expect(Math.abs(value! - expected)).toBeLessThan(2000);
+}
+
 /** Second half of the FlagStore contract: release, evicted, remove, forget, pending, clear and concurrency. */
 export function describeFlagStoreLifecycle(ref: StoreRef, claimed: (key: string, token?: string, ms?: number) => Promise<FlagRecord>): void {
   it("release re-queues with the error (final: failed), drops the lease; the next claim counts another attempt", async () => {
@@ -39,17 +45,74 @@ export function describeFlagStoreLifecycle(ref: StoreRef, claimed: (key: string,
     expect(await store.get("o")).toEqual(released);
   });
 
-  it("evicted clears the eviction mark and nothing else", async () => {
+  it("settle with evictMs keeps the lease for the local delete; evicted by its token clears the mark and the lease", async () => {
     const { store } = ref;
     const held = await claimed("k");
     const { record } = await store.settle("k", held.generation, "A", { evictMs: 60_000 });
+    expect(record).toMatchObject({ state: "remote", lease: "A" });
     expect(record!.evictUntil).toBeTypeOf("number");
-    await store.evicted("k");
-    const { evictUntil: _, ...rest } = record!;
+    expect(record!.leaseUntil).toBe(record!.evictUntil);
+    await store.evicted("k", "B"); // not the holder: nothing changes
+    expect(await store.get("k")).toEqual(record);
+    await store.evicted("k", "A");
+    const { evictUntil: _e, lease: _l, leaseUntil: _u, ...rest } = record!;
     expect(await store.get("k")).toEqual(rest);
-    await store.evicted("k");
-    await store.evicted("none");
+    await store.evicted("k", "A");
+    await store.evicted("none", "A");
     expect(await store.get("none")).toBeNull();
+  });
+
+  it("renew extends the lease of its token whatever the generation, and the eviction mark with it; null once lost", async () => {
+    const { store } = ref;
+    const held = await claimed("k", "A", 1000);
+    const { record: newer } = await store.begin("k", { delayed: false }); // a newer write does not end the upload's lease
+    expect(newer.lease).toBe("A");
+    const renewed = await store.renew("k", "A", 60_000);
+    expect(renewed).toMatchObject({ generation: newer.generation, state: "queued", lease: "A" });
+    expectNearLocal(renewed!.leaseUntil, Date.now() + 60_000);
+    expect((await store.claim("k", newer.generation, { token: "B", ms: 1000 })).status).toBe("busy");
+    expect(await store.renew("k", "B", 60_000)).toBeNull();
+    expect(await store.get("k")).toEqual(renewed);
+    expect((await store.settle("k", held.generation, "A")).status).toBe("stale"); // releases A
+    expect(await store.renew("k", "A", 60_000)).toBeNull();
+    expect(await store.renew("none", "A", 60_000)).toBeNull();
+
+    const evicting = await claimed("e", "A");
+    const settled = (await store.settle("e", evicting.generation, "A", { evictMs: 1000 })).record!;
+    const { record: during } = await store.begin("e", { delayed: false }); // a writer arrives during the delete
+    expect(during).toMatchObject({ lease: "A", evictUntil: settled.evictUntil });
+    const extended = await store.renew("e", "A", 60_000);
+    expect(extended).toMatchObject({ generation: during.generation, lease: "A" });
+    expectNearLocal(extended!.evictUntil, Date.now() + 60_000);
+    await store.evicted("e", "A");
+    const after = (await store.get("e"))!;
+    expect(after).toMatchObject({ state: "queued", generation: during.generation });
+    expect(after.lease ?? after.evictUntil).toBeUndefined();
+  });
+
+  it("rollback restores the previous record of its generation only, keeping what holds the key now", async () => {
+    const { store } = ref;
+    const { record: first } = await store.begin("k", { delayed: false });
+    expect(await store.rollback("k", first.generation, null)).toBe(true);
+    expect(await store.get("k")).toBeNull();
+
+    const done = await claimed("r");
+    const remote = (await store.settle("r", done.generation, "A")).record!;
+    const { record: failedWrite, previous } = await store.begin("r", { delayed: false });
+    expect(await store.rollback("r", failedWrite.generation - 1, previous)).toBe(false); // not ours
+    expect(await store.rollback("r", failedWrite.generation, previous)).toBe(true);
+    expect(await store.get("r")).toEqual(remote);
+    const { record: next } = await store.begin("r", { delayed: false });
+    expect(next.generation).toBeGreaterThan(failedWrite.generation); // generations never repeat
+
+    const uploading = await claimed("u", "A");
+    const { record: during, previous: before } = await store.begin("u", { delayed: false });
+    expect(await store.rollback("u", during.generation, before)).toBe(true);
+    expect(await store.get("u")).toMatchObject({ state: "transferring", generation: uploading.generation, lease: "A", leaseUntil: uploading.leaseUntil });
+    const { record: ghost } = await store.begin("g", { delayed: false });
+    await store.claim("g", ghost.generation, { token: "A", ms: 60_000 });
+    expect(await store.rollback("g", ghost.generation, null)).toBe(true); // held: a tombstone until A lets go
+    expect(await store.get("g")).toMatchObject({ state: "removed", lease: "A" });
   });
 
   it("remove writes a tombstone with a newer generation, keeping a live lease", async () => {
@@ -95,7 +158,7 @@ export function describeFlagStoreLifecycle(ref: StoreRef, claimed: (key: string,
     expect(await store.forget("k", tombstone.generation)).toBe(false);
     await store.clear();
     expect(await store.get("k")).toMatchObject({ state: "removed", evictUntil });
-    await store.evicted("k");
+    await store.evicted("k", "A");
     const current = (await store.get("k"))!;
     expect(current.evictUntil).toBeUndefined();
     expect(await store.forget("k", current.generation)).toBe(true);

@@ -129,7 +129,9 @@ describe("upstashFlags specifics", () => {
     await measure("release", () => store.release("k", generation, "T", { error: "x" }));
     await store.claim("k", generation, { token: "T", ms: 60_000 });
     await measure("settle", () => store.settle("k", generation, "T", { evictMs: 1000 }));
-    await measure("evicted", () => store.evicted("k"));
+    await measure("renew", () => store.renew("k", "T", 60_000));
+    await measure("evicted", () => store.evicted("k", "T"));
+    await measure("rollback", () => store.rollback("k", generation, null));
     const tombstone = await store.remove("other");
     await measure("remove", () => store.remove("k"));
     await measure("forget", () => store.forget("other", tombstone.generation));
@@ -141,7 +143,7 @@ describe("upstashFlags specifics", () => {
     counts["20 concurrent begins"] = proxy.requests.length;
     console.log("upstashFlags HTTP requests per operation:", counts);
     const { pending, clear, "20 concurrent begins": concurrent, ...perKey } = counts;
-    expect(Object.values(perKey)).toEqual(Array(9).fill(1));
+    expect(Object.values(perKey)).toEqual(Array(11).fill(1));
     expect(pending).toBe(2); // SMEMBERS of the index + the records, 450 keys in 3 script calls in one pipeline
     expect(clear).toBeGreaterThanOrEqual(2); // SCAN page(s) + the batched clear scripts of each page
     expect(concurrent).toBeLessThanOrEqual(2); // auto-pipelined

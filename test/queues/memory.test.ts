@@ -70,7 +70,7 @@ describe("memoryQueue", () => {
     expect(failed[0]!.error).toMatch(/injected remote failure/);
     // The value is still served locally while failed.
     expect(await storage.getItem("k")).toBe("v");
-    expect(await storage.sync()).toEqual({ queued: 1, removed: 0, waiting: 0 });
+    expect(await storage.sync()).toEqual({ queued: 1, removed: 0, waiting: 0, dropped: 0 });
     await storage.drain();
     expect(await storage.status("k")).toMatchObject({ state: "remote", attempts: 1 });
   });

@@ -7,12 +7,17 @@
 //   - AbortMultipartUpload, ListMultipartUploads and ListParts exist; parts of unknown uploads are NoSuchUpload;
 //   - CompleteMultipartUpload rejects parts under 5 MiB except the last (EntityTooSmall);
 //   - objects and parts are on disk completely before the answer (s3rver answers before its file is flushed),
-//     and DeleteObjects does not trip over its own directory pruning.
+//     and DeleteObjects does not trip over its own directory pruning;
+//   - an object, its ETag and its metadata are replaced atomically (write, then rename), so a listing or a read
+//     running beside a write never sees a half-written file (s3rver answers 500 to a torn metadata.json);
+//   - conditional writes: PutObject and CompleteMultipartUpload honour If-None-Match: * and If-Match: <etag>
+//     (412 PreconditionFailed, or 404 NoSuchKey for If-Match on a missing key), checked and committed atomically
+//     per key (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
 // Usage: node --openssl-legacy-provider s3rver-child.mjs <directory> <bucket>; prints {"port":…} when ready.
 import { createHash, createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -20,13 +25,14 @@ import S3rver from "s3rver";
 
 const require = createRequire(import.meta.url);
 const S3Error = require("s3rver/lib/models/error.js");
+const S3Object = require("s3rver/lib/models/object.js");
 
 const [directory, bucket] = process.argv.slice(2);
 const SECRETS = { S3RVER: "S3RVER" };
 const MIN_PART = 5 * 1024 * 1024;
 
 const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: bucket }] });
-server.middleware.unshift(verifyRequest, missingOperations);
+server.middleware.unshift(verifyRequest, missingOperations, conditionalWrites);
 // s3rver's DeleteObjects deletes keys concurrently and each delete prunes empty directories, so two of them race
 // on the same rmdir (ENOENT/ENOTEMPTY, answered 500). S3 has no directories: the object is gone, so ignore that.
 // s3rver answers PutObject/UploadPart when its hashing stream ends, before the file is flushed: a request right
@@ -37,6 +43,11 @@ server.store.putObject = async function putObject(object) {
   const { size, md5 } = await writeFully(content, path);
   await this.putMetadata(object.bucket, object.key, object.metadata, md5);
   return { size, md5 };
+};
+server.store.putMetadata = async function putMetadata(bucketName, key, metadata, md5) {
+  const kept = Object.entries(metadata).filter(([name]) => S3Object.ALLOWED_METADATA.includes(name) || name.startsWith("x-amz-meta-"));
+  if (md5) await writeAtomically(this.getResourcePath(bucketName, key, "object.md5"), md5);
+  await writeAtomically(this.getResourcePath(bucketName, key, "metadata.json"), JSON.stringify(Object.fromEntries(kept), null, 2));
 };
 server.store.putPart = async function putPart(bucketName, uploadId, partNumber, content) {
   const path = join(this.getResourcePath(bucketName, undefined, "uploads"), uploadId, String(partNumber));
@@ -200,6 +211,46 @@ async function missingOperations(ctx, next) {
   return next();
 }
 
+// One writer per object key at a time: a precondition is checked and its write committed with no other write between.
+const keyLocks = new Map();
+
+async function conditionalWrites(ctx, next) {
+  const { bucket: name, key, query } = parseUrl(ctx);
+  const put = ctx.method === "PUT" && !query.has("uploadId") && !ctx.get("x-amz-copy-source");
+  const complete = ctx.method === "POST" && query.has("uploadId");
+  const remove = ctx.method === "DELETE" && !query.has("uploadId");
+  if (!key || !(put || complete || remove)) return next();
+  const lockKey = `${name}/${key}`;
+  const previous = keyLocks.get(lockKey) ?? Promise.resolve();
+  let release;
+  const tail = previous.then(() => new Promise((resolve) => (release = resolve)));
+  keyLocks.set(lockKey, tail);
+  await previous;
+  try {
+    const ifMatch = ctx.get("if-match");
+    const ifNoneMatch = ctx.get("if-none-match");
+    if (!remove && (ifMatch || ifNoneMatch)) {
+      const current = await server.store.getMetadata(name, key).catch((error) => {
+        if (error.code === "ENOENT") return null;
+        throw error;
+      });
+      const unquote = (etag) => String(etag).replace(/"/g, "");
+      if (ifNoneMatch && ifNoneMatch !== "*") throw s3error("NotImplemented", "If-None-Match accepts only '*' on writes", { Header: "If-None-Match" }, 501);
+      if (ifNoneMatch && current) throw preconditionFailed("If-None-Match");
+      if (ifMatch && !current) throw s3error("NoSuchKey", "The specified key does not exist.", { Key: key }, 404);
+      if (ifMatch && unquote(ifMatch) !== unquote(current.etag)) throw preconditionFailed("If-Match");
+    }
+    await next();
+  } finally {
+    release();
+    if (keyLocks.get(lockKey) === tail) keyLocks.delete(lockKey);
+  }
+}
+
+function preconditionFailed(condition) {
+  return s3error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: condition }, 412);
+}
+
 async function listParts(uploadDir) {
   const names = (await readdir(uploadDir)).filter((n) => /^\d+$/.test(n));
   const parts = await Promise.all(names.map(async (n) => ({
@@ -210,8 +261,16 @@ async function listParts(uploadDir) {
   return parts.sort((a, b) => a.number - b.number);
 }
 
+let temporaries = 0;
+async function writeAtomically(path, data) {
+  const temporary = `${path}.${process.pid}.${++temporaries}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
+}
+
 async function writeFully(content, path) {
   await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${++temporaries}.tmp`;
   const hash = createHash("md5");
   let size = 0;
   const counter = new Transform({
@@ -221,7 +280,8 @@ async function writeFully(content, path) {
       callback(null, chunk);
     },
   });
-  await pipeline(content, counter, createWriteStream(path));
+  await pipeline(content, counter, createWriteStream(temporary));
+  await rename(temporary, path);
   return { size, md5: hash.digest("hex") };
 }
 

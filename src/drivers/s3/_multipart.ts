@@ -9,6 +9,8 @@ export interface MultipartSettings {
   partConcurrency: number;
   maxParts: number;
   headers: Record<string, string>;
+  /** If-Match / If-None-Match: checked by S3 at CompleteMultipartUpload, where the object becomes visible. */
+  conditions?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -84,7 +86,7 @@ export async function uploadParts(
       method: "POST",
       key,
       query: query(""),
-      headers: { "content-type": "application/xml" },
+      headers: { "content-type": "application/xml", ...settings.conditions },
       body: xml,
       payloadHash: toHex(await sha256(xml)),
       signal: settings.signal,

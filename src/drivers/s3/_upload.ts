@@ -10,6 +10,8 @@ export interface UploadSettings {
   multipartThreshold: number;
   /** Content-Type, Cache-Control, x-amz-meta-*: sent on PutObject or CreateMultipartUpload. */
   headers: Record<string, string>;
+  /** If-Match / If-None-Match: sent on the commit, PutObject or CompleteMultipartUpload (S3 answers 412 when unmet). */
+  conditions?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -64,7 +66,7 @@ export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, 
     operation: "PutObject",
     method: "PUT",
     key,
-    headers: settings.headers,
+    headers: { ...settings.headers, ...settings.conditions },
     body: bytes,
     payloadHash: toHex(await sha256(bytes)),
     signal: settings.signal,

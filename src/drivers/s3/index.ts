@@ -49,8 +49,16 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
       "content-type": type ?? contentTypeOf(key, fallbackType),
       ...(options.cacheControl ? { "cache-control": options.cacheControl } : {}),
       ...lowerCase(opts.headers),
+      ...metaHeaders(opts.meta),
     };
   };
+  const upload = (key: string, value: unknown, opts: TransactionOptions, fallbackType: string): Promise<void> => {
+    const path = objectKey(key);
+    const headers = headersFor(path, opts, fallbackType);
+    return putValue(getContext(), path, value, { ...settings(), headers, conditions: conditionsOf(opts), signal: opts.signal });
+  };
+  // conditionalWrites: setItem/setItemRaw honour `ifMatch` / `ifNoneMatch` (412 when the object changed) and `meta`.
+  const flags = { maxDepth: true, streams: true, conditionalWrites: true };
   const get = async (key: string, opts: TransactionOptions): Promise<Response | null> => {
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     const response = await s3Request(getContext(), { operation: "GetObject", method: "GET", key, signal: opts.signal, accept: [404] });
@@ -58,7 +66,6 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
     await response.arrayBuffer();
     return null;
   };
-  const flags = { maxDepth: true, streams: true };
 
   return {
     name: DRIVER_NAME,
@@ -85,14 +92,10 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
       return readMeta(getContext(), objectKey(key), opts.signal);
     },
     async setItem(key, value: string, opts: TransactionOptions = {}) {
-      const path = objectKey(key);
-      const headers = headersFor(path, opts, "text/plain; charset=utf-8");
-      await putValue(getContext(), path, value, { ...settings(), headers, signal: opts.signal });
+      await upload(key, value, opts, "text/plain; charset=utf-8");
     },
     async setItemRaw(key, value: unknown, opts: TransactionOptions = {}) {
-      const path = objectKey(key);
-      const headers = headersFor(path, opts, "application/octet-stream");
-      await putValue(getContext(), path, value, { ...settings(), headers, signal: opts.signal });
+      await upload(key, value, opts, "application/octet-stream");
     },
     async removeItem(key, opts: TransactionOptions = {}) {
       // https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html (404 from S3-compatibles: already gone)
@@ -137,6 +140,24 @@ interface TransactionOptions {
   type?: string;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** Commit (PutObject or CompleteMultipartUpload) only over the object with this ETag; 412 otherwise. */
+  ifMatch?: string;
+  /** `"*"`: commit only if the key holds no object; 412 otherwise. */
+  ifNoneMatch?: string;
+  /** User metadata stored with the object as `x-amz-meta-<name>`; `getMeta` returns it. */
+  meta?: Record<string, string>;
+}
+
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+function conditionsOf(opts: TransactionOptions): Record<string, string> {
+  const conditions: Record<string, string> = {};
+  if (opts.ifMatch) conditions["if-match"] = opts.ifMatch;
+  if (opts.ifNoneMatch) conditions["if-none-match"] = opts.ifNoneMatch;
+  return conditions;
+}
+
+function metaHeaders(meta: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(meta ?? {}).map(([name, value]) => [`x-amz-meta-${name.toLowerCase()}`, String(value)]));
 }
 
 function lowerCase(headers: Record<string, string> | undefined): Record<string, string> {

@@ -1,0 +1,47 @@
+import { _error } from "../_errors.ts";
+import type { _Context } from "./context.ts";
+
+/** A transfer's hold on its key: renewed by its token for as long as the upload or local delete runs. */
+export interface _Lease {
+  /** Handed to the task: aborted when the storage is disposed or the lease is lost. */
+  signal: AbortSignal;
+  /** Whether the lease may have lapsed: another transfer of the key could have run meanwhile. */
+  lost(): boolean;
+  stop(): void;
+}
+
+/**
+ * Keep the lease `token` took at `claimedAt`. Renewal is by token, never by generation: a newer write must not end
+ * the lease of an upload that still runs (issue 9). The local deadline is counted from when each renewal was *sent*,
+ * so this process gives up no later than the store would.
+ */
+export function _keepLease(ctx: _Context, key: string, flagKey: string, token: string, claimedAt: number): _Lease {
+  const { leaseMs } = ctx.options;
+  const controller = new AbortController();
+  let until = claimedAt + leaseMs;
+  let lost = false;
+  const lose = (why: string): void => {
+    if (lost) return;
+    lost = true;
+    controller.abort(_error(`transfer of "${key}" lost its lease (${why}); another transfer may hold the key now`, { key, retryable: true }));
+  };
+  const onDispose = (): void => controller.abort(ctx.abort.signal.reason);
+  if (ctx.abort.signal.aborted) onDispose();
+  else ctx.abort.signal.addEventListener("abort", onDispose, { once: true });
+  const timer = setInterval(() => {
+    if (Date.now() >= until) return lose(`not renewed within ${leaseMs} ms`);
+    const sentAt = Date.now();
+    ctx.flags.renew(flagKey, token, leaseMs).then(
+      (record) => (record ? void (until = Math.max(until, sentAt + leaseMs)) : lose("taken over or released")),
+      () => {}, // the store is unreachable: the deadline above decides
+    );
+  }, Math.max(10, Math.floor(leaseMs / 3)));
+  return {
+    signal: controller.signal,
+    lost: () => lost || Date.now() >= until,
+    stop() {
+      clearInterval(timer);
+      ctx.abort.signal.removeEventListener("abort", onDispose);
+    },
+  };
+}
