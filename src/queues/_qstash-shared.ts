@@ -56,34 +56,3 @@ export function _assertHttpUrl(option: string, value: unknown): asserts value is
     throw _qstashError(`option \`${option}\` must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
   }
 }
-
-/**
- * The raw body bytes, or `null` when they exceed `limit`: a declared `Content-Length` over the limit is refused
- * without reading, and the stream is cancelled as soon as `limit + 1` bytes arrived, so a huge or endless body
- * never sits in memory.
- */
-export async function _readBody(request: Request, limit: number): Promise<Uint8Array | null> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return null;
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}

@@ -1,7 +1,8 @@
-import { Receiver } from "@upstash/qstash";
 import { _messageOf } from "../_errors.ts";
 import { _validateJob } from "../_job.ts";
-import { _env, _failureCallbackUrl, _isFailureUrl, _qstashError, _readBody } from "./_qstash-shared.ts";
+import { _readBody, type _BodyRefusal } from "./_body.ts";
+import { _env, _failureCallbackUrl, _isFailureUrl, _qstashError } from "./_qstash-shared.ts";
+import { _bodyMatches, _signingKeys, _verifyToken } from "./_qstash-token.ts";
 import type { QueuedStorageControls, TransferJob } from "../types.ts";
 
 /** Options of {@link createTransferHandler}. */
@@ -32,10 +33,17 @@ export interface TransferHandlerOptions {
   failureCallbackUrl?: string;
   /**
    * Seconds of clock skew tolerated on the token's `exp`/`nbf`.
-   * @default 0
-   * @example clockTolerance: 5
+   * @default 5
+   * @example clockTolerance: 30
    */
   clockTolerance?: number;
+  /**
+   * Milliseconds a request may take to deliver its body once its token is verified; a slower one gets 408 and its
+   * connection is closed. QStash sends the few bytes of a job at once.
+   * @default 10000
+   * @example bodyTimeoutMs: 3000
+   */
+  bodyTimeoutMs?: number;
   /**
    * Largest job body accepted, in bytes; larger ones get 413 without being read to the end.
    * @default 4096
@@ -75,32 +83,47 @@ export function createTransferHandler(
     !nextSigningKey && "`nextSigningKey` (env QSTASH_NEXT_SIGNING_KEY)",
   ].filter(Boolean);
   if (missing.length > 0) throw _qstashError(`createTransferHandler: missing ${missing.join(" and ")}`);
-  // devMode false: the public dev-server keys must never be accepted because QSTASH_DEV leaked into an environment.
-  const receiver = new Receiver({ currentSigningKey, nextSigningKey, devMode: false });
+  // Only the keys given here count: the public dev-server keys are never accepted, whatever QSTASH_DEV says.
+  const keys = _signingKeys(currentSigningKey!, nextSigningKey!);
   const failureBase = options.failureCallbackUrl ?? options.url;
   const failureUrl = failureBase ? _failureCallbackUrl(failureBase) : undefined;
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const maxFailureBodyBytes = options.maxFailureBodyBytes ?? 65_536;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  const clockTolerance = options.clockTolerance ?? 5;
+  for (const [name, value] of Object.entries({ maxBodyBytes, maxFailureBodyBytes, bodyTimeoutMs, clockTolerance })) {
+    if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+      throw _qstashError(`createTransferHandler: option \`${name}\` must be a non-negative number, got ${String(value)}`);
+    }
+  }
 
   return async function handleTransferRequest(request: Request): Promise<Response> {
     if (request.method !== "POST") return _json(405, { error: "method not allowed: use POST" }, { allow: "POST" });
-    // Unsigned requests are turned away before a byte of their body is read.
+    // The token is checked before a byte of the body is read: a request without a valid one costs no body read.
     const signature = request.headers.get("upstash-signature");
-    if (!signature) return _json(401, { error: "missing Upstash-Signature header" });
+    if (!signature) return _refuse(401, "missing Upstash-Signature header");
     const failure = _isFailureUrl(request.url);
-    const limit = failure ? maxFailureBodyBytes : maxBodyBytes;
-    const bytes = await _readBody(request, limit);
-    if (!bytes) return _json(413, { error: `body larger than ${limit} bytes` });
-    // Decoded once and verified as is: re-serializing parsed JSON would change the bytes the `body` claim hashes.
-    // ignoreBOM keeps a leading BOM in the string, so the Receiver hashes exactly the bytes that arrived.
-    const body = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+    let bodyClaim: string;
     try {
-      const url = failure ? failureUrl : options.url;
-      await receiver.verify({ signature, body, url, clockTolerance: options.clockTolerance });
+      const subject = failure ? failureUrl : options.url;
+      bodyClaim = await _verifyToken(signature, await keys(), { subjects: subject ? [subject] : undefined, clockTolerance });
     } catch (error) {
-      // The Receiver's reason (bad signature, expired, subject, body hash) names no secret and tells the operator
-      // reading QStash's logs why deliveries are refused, e.g. a `url` that differs from the published one.
-      return _json(401, { error: `invalid Upstash-Signature: ${_messageOf(error)}` });
+      // The reason (bad signature, expired, subject) names no secret and tells the operator reading QStash's logs
+      // why deliveries are refused, e.g. a `url` that differs from the published one.
+      return _refuse(401, `invalid Upstash-Signature: ${_messageOf(error)}`);
+    }
+    const limit = failure ? maxFailureBodyBytes : maxBodyBytes;
+    const read = await _readBody(request, limit, bodyTimeoutMs);
+    if ("refused" in read) return _refuse(..._REFUSALS[read.refused](limit, bodyTimeoutMs));
+    // The hash is taken over the exact raw bytes: re-serializing parsed JSON would change them.
+    if (!(await _bodyMatches(read.bytes, bodyClaim))) {
+      return _json(401, { error: "invalid Upstash-Signature: body hash does not match the token's body claim" });
+    }
+    let body: string;
+    try {
+      body = new TextDecoder("utf-8", { fatal: true }).decode(read.bytes);
+    } catch {
+      return _json(400, { error: "body is not valid UTF-8" });
     }
     let payload: unknown;
     try {
@@ -181,6 +204,22 @@ function _decodeBase64(text: string): string {
 /** Core validation messages, said by this entry. */
 function _rebrand(error: unknown): string {
   return `[queued-storage] [qstash] ${_messageOf(error).replace(/^\[queued-storage\] /, "")}`;
+}
+
+/** Status and message of each way a body read can end early. */
+const _REFUSALS: Record<_BodyRefusal, (limit: number, timeoutMs: number) => [number, string]> = {
+  "too-large": (limit) => [413, `body larger than ${limit} bytes`],
+  timeout: (_, timeoutMs) => [408, `body not received within ${timeoutMs} ms`],
+  aborted: () => [400, "the request body was aborted"],
+  unreadable: () => [400, "the request body was already read (mount the webhook before body-parsing middleware)"],
+};
+
+/**
+ * An answer to a request whose body was not read to its end: `Connection: close` makes the server drop the
+ * connection after the response, rather than keep reading (and, on some servers, buffering) a body nobody wants.
+ */
+function _refuse(status: number, error: string): Response {
+  return _json(status, { error }, { connection: "close" });
 }
 
 function _json(status: number, body: unknown, headers: Record<string, string> = {}): Response {

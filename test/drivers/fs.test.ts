@@ -56,7 +56,7 @@ describe("drivers: fs — atomic writes", () => {
     });
     // Mid-write: the new bytes are in a temp file beside the target, the target is untouched.
     const during = await readdir(join(base, "docs"));
-    expect(during.some((name) => /^\.report\.txt\.[0-9a-f]{16}\.tmp$/.test(name))).toBe(true);
+    expect(during.some((name) => /^\.report\.txt\..+\.[0-9a-f]{16}\.tmp$/.test(name))).toBe(true);
     expect(await driver.getItem("docs:report.txt", {})).toBe("old content");
     child.kill("SIGKILL");
     expect(await exited).toBe("SIGKILL");
@@ -206,8 +206,12 @@ describe("drivers: fs — keys, meta, clear, ignore", () => {
     await writeFile(join(base, "pkg", "node_modules", "dep", "index.js"), "x");
     await writeFile(join(base, "debug.log"), "x");
     await writeFile(join(base, "keep.txt"), "x");
+    await mkdir(join(base, "secret"));
+    await writeFile(join(base, "secret", "token"), "x");
     const driver = fsDriver({ base, ignore: ["**/node_modules/**", "*.log", /^secret/] });
-    await driver.setItem!("secret:token", "x", {});
+    // Ignored paths are not keys for any operation, so listing, clear and reads agree.
+    await expect(driver.setItem!("secret:token", "y", {})).rejects.toThrow(/setItem\("secret:token"\): invalid key "secret:token": matches option `ignore`/);
+    await expect(driver.getItem("debug.log", {})).rejects.toThrow(/matches option `ignore`/);
     expect(await driver.getKeys("", {})).toEqual(["keep.txt"]);
     expect((await fsDriver({ base }).getKeys("", {})).sort()).toEqual(["debug.log", "keep.txt", "secret:token"]);
     await driver.clear!("", {});

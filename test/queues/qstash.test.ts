@@ -1,4 +1,4 @@
-import { Client } from "@upstash/qstash";
+import { Client, Receiver } from "@upstash/qstash";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createTransferHandler, qstashQueue } from "../../src/queues/qstash.ts";
 import type { TransferJob, TransferOutcome } from "../../src/types.ts";
@@ -23,6 +23,7 @@ interface PostOptions {
   sub?: string;
   signedBody?: string;
   claims?: Record<string, unknown>;
+  header?: Record<string, unknown>;
   signature?: string | null;
   headers?: Record<string, string>;
   method?: string;
@@ -39,6 +40,7 @@ function post(body: string | ReadableStream<Uint8Array>, options: PostOptions = 
           url: options.sub ?? url,
           body: options.signedBody ?? (typeof body === "string" ? body : ""),
           claims: options.claims,
+          header: options.header,
         });
   if (signature !== null) headers.set("upstash-signature", signature);
   // @ts-expect-error: duplex is needed by Node for a streamed body; the DOM types do not know it
@@ -90,6 +92,24 @@ describe("createTransferHandler: signature", () => {
     expect(target.fail).not.toHaveBeenCalled();
   });
 
+  it("agrees with @upstash/qstash's Receiver on every valid and forged token", async () => {
+    const receiver = new Receiver({ currentSigningKey: current, nextSigningKey: next, devMode: false });
+    const now = Math.floor(Date.now() / 1000);
+    const cases: PostOptions[] = [
+      {}, { key: next }, { key: randomSigningKey() }, { signature: "not.a.jwt" }, { signature: "a.b" },
+      { claims: { exp: now - 600 } }, { claims: { nbf: now + 600 } }, { claims: { iss: "Mallory" } },
+      { signedBody: job("avatars:1.png", 4) }, { sub: "https://app.example.com/api/other" }, { claims: { body: undefined } },
+      { header: { alg: "none" } },
+    ];
+    for (const options of cases) {
+      const request = post(job(), options);
+      const signature = request.headers.get("upstash-signature")!;
+      const theirs = await receiver.verify({ signature, body: job(), url: URL_ }).catch(() => false);
+      const ours = (await handlerFor(fakeTarget(), { clockTolerance: 0 })(request)).status === 200;
+      expect([JSON.stringify(options), ours]).toEqual([JSON.stringify(options), theirs]);
+    }
+  });
+
   it("does not check the subject when no `url` is configured (like the SDK helpers)", async () => {
     const target = fakeTarget();
     const handler = createTransferHandler(target, { currentSigningKey: current, nextSigningKey: next });
@@ -136,7 +156,7 @@ describe("createTransferHandler: request and job validation", () => {
     expect(target.handle).not.toHaveBeenCalled();
   });
 
-  it("stops reading a body without Content-Length as soon as it exceeds maxBodyBytes", async () => {
+  it("stops reading a body without Content-Length as soon as it exceeds maxBodyBytes, without cancelling it", async () => {
     const target = fakeTarget();
     let pulled = 0;
     let cancelled = false;
@@ -146,9 +166,85 @@ describe("createTransferHandler: request and job validation", () => {
     });
     const response = await handlerFor(target, { maxBodyBytes: 4096 })(post(endless));
     expect(response.status).toBe(413);
-    expect(cancelled).toBe(true);
+    // The stream belongs to the server (cancelling h3 1's crashed the process); the server closes the connection.
+    expect(cancelled).toBe(false);
+    expect(response.headers.get("connection")).toBe("close");
     expect(pulled).toBeLessThan(10);
     expect(target.handle).not.toHaveBeenCalled();
+  });
+
+  it("reads no body byte of a request whose token is missing, garbage or forged", async () => {
+    for (const options of [{ signature: null }, { signature: "garbage" }, { key: randomSigningKey() }] satisfies PostOptions[]) {
+      const target = fakeTarget();
+      let pulled = 0;
+      const stream = new ReadableStream<Uint8Array>({ pull: (c) => void (pulled++, c.enqueue(new Uint8Array(1024))) }, { highWaterMark: 0 });
+      const response = await handlerFor(target)(post(stream, options));
+      expect(response.status).toBe(401);
+      expect(response.headers.get("connection")).toBe("close");
+      expect(pulled).toBe(0);
+      expect(target.handle).not.toHaveBeenCalled();
+    }
+  });
+
+  it("answers 408 to a signed body that stalls past bodyTimeoutMs, and leaves no rejection behind", async () => {
+    const target = fakeTarget();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    let stall!: ReadableStreamDefaultController<Uint8Array>;
+    const stalled = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        stall = controller;
+        controller.enqueue(new TextEncoder().encode('{"key":'));
+      },
+    });
+    const res = await answer(await handlerFor(target, { bodyTimeoutMs: 200 })(post(stalled, { signedBody: job() })));
+    expect(res).toEqual({ status: 408, body: { error: "body not received within 200 ms" } });
+    // The connection goes away afterwards: the pending read rejects, and nobody may see that as unhandled.
+    stall.error(new Error("socket closed"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.off("unhandledRejection", onUnhandled);
+    expect(unhandled).toEqual([]);
+    expect(target.handle).not.toHaveBeenCalled();
+  });
+
+  it("answers 400 to a signed body the client aborts half-way", async () => {
+    const target = fakeTarget();
+    const aborted = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        controller.enqueue(new TextEncoder().encode('{"key":'));
+        controller.error(new Error("aborted"));
+      },
+    });
+    const res = await answer(await handlerFor(target)(post(aborted, { signedBody: job() })));
+    expect(res).toEqual({ status: 400, body: { error: "the request body was aborted" } });
+    expect(target.handle).not.toHaveBeenCalled();
+  });
+
+  it("answers 400 when a middleware already read the body", async () => {
+    const target = fakeTarget();
+    const request = post(job());
+    await request.text();
+    const res = await answer(await handlerFor(target)(request));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/already read/);
+  });
+
+  it("answers 400 to a correctly signed body that is not UTF-8", async () => {
+    const target = fakeTarget();
+    const bytes = new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    const signature = signQStashJwt({ key: current, url: URL_, body: bytes });
+    // @ts-expect-error: duplex is needed by Node for a streamed body
+    const request = new Request(URL_, { method: "POST", body: bytes, headers: { "upstash-signature": signature }, duplex: "half" });
+    const res = await answer(await handlerFor(target)(request));
+    expect(res).toEqual({ status: 400, body: { error: "body is not valid UTF-8" } });
+    expect(target.handle).not.toHaveBeenCalled();
+  });
+
+  it.each(["maxBodyBytes", "maxFailureBodyBytes", "bodyTimeoutMs", "clockTolerance"])("refuses a negative or non-numeric %s, naming it", (name) => {
+    for (const value of [-1, Number.NaN, "10"]) {
+      expect(() => handlerFor(fakeTarget(), { [name]: value })).toThrow(new RegExp(`\\[qstash\\].*\`${name}\` must be a non-negative number`));
+    }
   });
 
   it("accepts a body of exactly maxBodyBytes", async () => {

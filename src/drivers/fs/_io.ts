@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { blobStream, chunkBytes } from "../_utils.ts";
-import { tempName } from "./_paths.ts";
+import { _tempName } from "./_temp.ts";
 
 const READ_CHUNK = 64 * 1024;
 const WRITE_CHUNK = 256 * 1024;
@@ -14,7 +14,7 @@ const WRITE_CHUNK = 256 * 1024;
 export async function writeAtomic(path: string, value: unknown, signal?: AbortSignal): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const temp = join(dir, tempName(basename(path)));
+  const temp = join(dir, _tempName(basename(path)));
   const handle = await open(temp, "wx");
   try {
     await writeValue(handle, value, signal);

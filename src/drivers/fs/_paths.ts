@@ -1,20 +1,5 @@
 import { join, sep } from "node:path";
 
-/** Temp files of atomic writes: `.<name>.<16 hex>.tmp`, next to their target; never keys. */
-const TEMP_FILE = /^\..*\.[0-9a-f]{16}\.tmp$/;
-
-export function isTempName(name: string): boolean {
-  return TEMP_FILE.test(name);
-}
-
-export function tempName(name: string): string {
-  const random = crypto.getRandomValues(new Uint8Array(8));
-  let hex = "";
-  for (const byte of random) hex += byte.toString(16).padStart(2, "0");
-  // Keep within NAME_MAX (255) whatever the target's length.
-  return `.${name.slice(0, 200)}.${hex}.tmp`;
-}
-
 /**
  * The segments of a key (`a:b:c`, `a/b/c`), refusing anything that could leave the base directory: absolute
  * paths, `.`/`..` segments, NUL bytes. `what` names the call for the error. An empty key is allowed only for bases.

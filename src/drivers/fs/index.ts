@@ -3,25 +3,41 @@ import { open, readFile, readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
 import { createError, createRequiredError } from "../_utils.ts";
-import { ignoreMatcher, isTempName, keySegments, pathOf } from "./_paths.ts";
+import { ignoreMatcher, keySegments, pathOf } from "./_paths.ts";
 import { fileStream, writeAtomic } from "./_io.ts";
+import { _linkGuard } from "./_realpath.ts";
+import { _isTempName, _sweepTemps, type TempSweep } from "./_temp.ts";
+
+export type { TempSweep } from "./_temp.ts";
 
 export interface FsDriverOptions {
   /** Directory holding the files; created on first write. Required. @example "./.data/uploads" */
   base: string;
-  /** Globs (`*`, `**`, `?`) or RegExps of paths relative to `base` that are neither listed nor cleared. Default `["**\/node_modules/**", "**\/.git/**"]`. */
+  /**
+   * Globs (`*`, `**`, `?`) or RegExps of paths relative to `base` that are not keys: neither listed nor cleared, and
+   * refused (with an error naming the key) by every other operation. Default `["**\/node_modules/**", "**\/.git/**"]`.
+   */
   ignore?: (string | RegExp)[];
   /** Refuse writes, removals and clear with an error. Default `false`. */
   readOnly?: boolean;
   /** Make `clear()` do nothing. Default `false`. */
   noClear?: boolean;
+  /**
+   * Temp files of interrupted writes (a killed process) are removed on first use and by `getInstance().cleanup()`
+   * once their writer is known dead (same host, pid gone) or, failing that, once unmodified for this many
+   * milliseconds (a live writer keeps touching its file). Default one hour.
+   * @example staleTempMs: 24 * 60 * 60 * 1000 // a directory shared with hosts whose uploads may stall for long
+   */
+  staleTempMs?: number;
 }
 
 export interface FsDriverInstance {
   /** The base directory, absolute. */
   base: string;
-  /** The file path of a key (validated: never outside `base`). */
+  /** The file path of a key (validated lexically: never outside `base`). */
   path(key: string): string;
+  /** Remove the temp files of dead writers now (see `staleTempMs`); resolves with what was removed and kept. */
+  cleanup(): Promise<TempSweep>;
 }
 
 const DRIVER_NAME = "queued-storage:fs";
@@ -46,17 +62,37 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
   const fail = (error: unknown): Error => createError(DRIVER_NAME, (error as Error).message, { cause: error });
   const pathFor = (key: string, what: string): string => {
     try {
-      return pathOf(root(), keySegments(key, what), what);
+      const segments = keySegments(key, what);
+      // Such paths are not keys (listing and clear skip them): refusing them keeps every operation in agreement.
+      const temp = segments.find(_isTempName);
+      if (temp) throw new Error(`${what}: invalid key ${JSON.stringify(key)}: ${JSON.stringify(temp)} is a temp-file name`);
+      if (ignored(segments.join("/"))) throw new Error(`${what}: invalid key ${JSON.stringify(key)}: matches option \`ignore\``);
+      return pathOf(root(), segments, what);
     } catch (error) {
       throw fail(error);
     }
+  };
+  const linkGuard = _linkGuard(root);
+  let swept: Promise<TempSweep> | undefined;
+  const cleanup = (): Promise<TempSweep> =>
+    _sweepTemps(root(), options.staleTempMs ?? 3_600_000, (relative) => ignored(relative));
+  // The first use of a writable driver starts a sweep of stale temp files in the background.
+  const firstUse = (): void => {
+    if (!options.readOnly) swept ??= cleanup().catch(() => ({ removed: [], kept: [] }));
+  };
+  /** The path of a key, checked lexically and for links. */
+  const checked = async (key: string, what: string): Promise<string> => {
+    const path = pathFor(key, what);
+    firstUse();
+    await linkGuard(path, what).catch((error) => Promise.reject(fail(error)));
+    return path;
   };
   const writable = (what: string): void => {
     if (options.readOnly) throw createError(DRIVER_NAME, `${what}: the driver is read-only (option \`readOnly\`).`);
   };
   const write = async (key: string, value: unknown, opts: TransactionOptions, what: string): Promise<void> => {
     writable(`${what}("${key}")`);
-    const path = pathFor(key, `${what}("${key}")`);
+    const path = await checked(key, `${what}("${key}")`);
     if (!isWritable(value)) {
       throw createError(DRIVER_NAME, `${what}("${key}"): unsupported value of type ${typeName(value)}; expected ` +
         "Uint8Array, ArrayBuffer, Blob, ReadableStream or string");
@@ -70,12 +106,14 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
   /** Files under a base as keys, depth-limited, skipping temp files and ignored paths. */
   const list = async (base: string | undefined, maxDepth: number | undefined): Promise<string[][]> => {
     const start = keySegments(base, `getKeys("${base ?? ""}")`, true);
+    firstUse();
+    await linkGuard(pathOf(root(), start, "getKeys"), `getKeys("${base ?? ""}")`);
     const found: string[][] = [];
     const walk = async (segments: string[]): Promise<void> => {
       const entries = await readdir(pathOf(root(), segments, "getKeys"), { withFileTypes: true }).catch(missingAs([]));
       for (const entry of entries) {
         const name = String(entry.name);
-        if (isTempName(name) || name.includes(":") || ignored([...segments, name].join("/"))) continue;
+        if (_isTempName(name) || name.includes(":") || ignored([...segments, name].join("/"))) continue;
         if (entry.isDirectory()) {
           if (maxDepth === undefined || segments.length + 1 <= maxDepth) await walk([...segments, name]);
         } else if (entry.isFile() && (maxDepth === undefined || segments.length <= maxDepth)) {
@@ -92,16 +130,16 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     name: DRIVER_NAME,
     options,
     flags,
-    getInstance: (): FsDriverInstance => ({ base: root(), path: (key) => pathFor(key, `path("${key}")`) }),
+    getInstance: (): FsDriverInstance => ({ base: root(), path: (key) => pathFor(key, `path("${key}")`), cleanup }),
     async hasItem(key) {
-      const stats = await stat(pathFor(key, `hasItem("${key}")`)).catch(missingAs(null));
+      const stats = await stat(await checked(key, `hasItem("${key}")`)).catch(missingAs(null));
       return stats?.isFile() ?? false;
     },
     async getItem(key) {
-      return readFile(pathFor(key, `getItem("${key}")`), "utf8").catch(missingAs(null));
+      return readFile(await checked(key, `getItem("${key}")`), "utf8").catch(missingAs(null));
     },
     async getItemRaw(key, opts: TransactionOptions = {}) {
-      const path = pathFor(key, `getItemRaw("${key}")`);
+      const path = await checked(key, `getItemRaw("${key}")`);
       if (opts.type !== "stream") {
         // A plain Uint8Array view (no copy), as from the S3 driver, rather than Node's Buffer subclass.
         const buffer = await readFile(path).catch(missingAs(null));
@@ -114,7 +152,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
       return fileStream(handle, () => openStreams.delete(handle));
     },
     async getMeta(key): Promise<StorageMeta | null> {
-      const stats = await stat(pathFor(key, `getMeta("${key}")`)).catch(missingAs(null));
+      const stats = await stat(await checked(key, `getMeta("${key}")`)).catch(missingAs(null));
       if (!stats?.isFile()) return null;
       return { size: stats.size, mtime: stats.mtime, atime: stats.atime, birthtime: stats.birthtime };
     },
@@ -126,7 +164,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     },
     async removeItem(key) {
       writable(`removeItem("${key}")`);
-      await unlink(pathFor(key, `removeItem("${key}")`)).catch(missingAs(undefined));
+      await unlink(await checked(key, `removeItem("${key}")`)).catch(missingAs(undefined));
     },
     async getKeys(base, opts: { maxDepth?: number } = {}) {
       try {
