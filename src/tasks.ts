@@ -25,9 +25,12 @@ export function defineTask(
   return { name: definition.name, run: definition.run, deleteLocal: definition.deleteLocal === true };
 }
 
-async function _copy({ key, local, remote }: TaskContext): Promise<boolean> {
-  // A stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
-  const value = await local.getItemRaw(key, { type: "stream" });
+async function _copy({ key, kind, local, remote }: TaskContext): Promise<boolean> {
+  // A value written with setItem moves as the string the local driver stored, through the drivers' text API, so the
+  // remote holds what a direct setItem would have stored (drivers without raw support would keep bytes as `base64:`
+  // text, and some keep bytes that their getItem hands back undecoded). Raw values, and records older than kinds,
+  // move as a stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
+  const value = kind === "text" ? await _storedText(local, key) : await local.getItemRaw(key, { type: "stream" });
   if (value === null || value === undefined) {
     // The local copy is gone: fine if the remote already holds it (a repeated transfer after transferAndDelete).
     if (await remote.hasItem(key)) return true;
@@ -36,8 +39,15 @@ async function _copy({ key, local, remote }: TaskContext): Promise<boolean> {
       retryable: false,
     });
   }
-  await remote.setItemRaw(key, value);
+  // Storage.setItem stringifies a string as itself, so the stored text arrives unchanged.
+  await (kind === "text" ? remote.setItem(key, value) : remote.setItemRaw(key, value));
   return true;
+}
+
+/** The text the driver under `storage` stored for `key`: Storage.getItem would parse it (destr). */
+function _storedText(storage: TaskContext["local"], key: string): Promise<unknown> {
+  const { base, driver } = storage.getMount(key);
+  return Promise.resolve(driver.getItem(key.slice(base.length), {}));
 }
 
 /** Stream the local copy to the remote. The default task. */

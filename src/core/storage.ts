@@ -5,7 +5,7 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "../flags/_transitions.ts";
-import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "../types.ts";
+import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer, ValueKind } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
 
@@ -46,12 +46,12 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
     return value ?? (await op(second)) ?? null;
   }
 
-  async function write(key: string, put: (local: Driver) => Promise<unknown>): Promise<void> {
+  async function write(key: string, kind: ValueKind, put: (local: Driver) => Promise<unknown>): Promise<void> {
     _assertKey(key);
     const { local } = await ctx.tiers();
     let begun: Awaited<ReturnType<typeof ctx.flags.begin>>;
     try {
-      begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed });
+      begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed, kind });
     } catch (cause) {
       throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
     }
@@ -99,8 +99,8 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       }
       return null;
     },
-    setItem: (key, value, opts) => write(key, async (local) => local.setItem!(key, value, opts)),
-    setItemRaw: (key, value, opts) => write(key, async (local) => local.setItemRaw!(key, value, opts)),
+    setItem: (key, value, opts) => write(key, "text", async (local) => local.setItem!(key, value, opts)),
+    setItemRaw: (key, value, opts) => write(key, "raw", async (local) => local.setItemRaw!(key, value, opts)),
     async removeItem(key, opts) {
       _assertKey(key);
       const { local, remote } = await ctx.tiers();

@@ -26,6 +26,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
     done = await ctx.task.run({
       key,
       generation,
+      kind: claim.record.kind,
       local: tiers.localStorage,
       remote: tiers.remoteStorage,
       signal: ctx.abort.signal,
