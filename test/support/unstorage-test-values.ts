@@ -55,6 +55,8 @@ export const VALUE_CASES: ValueCase[] = [
   { kind: "text", name: "string-unicode", value: "unicode ✓ 日本語 🎉 é", expected: "unicode ✓ 日本語 🎉 é" },
   // unstorage stores strings as they are and parses on read: JSON-looking text comes back parsed, whatever the driver.
   { kind: "text", name: "string-json-looking", value: '{"json":"looking"}', expected: { json: "looking" } },
+  // Spaced JSON: a transfer that parsed and re-serialised the text would store `{"spaced":[1,2]}` on the remote.
+  { kind: "text", name: "string-json-spaced", value: '{ "spaced" : [1, 2] }', expected: { spaced: [1, 2] } },
   { kind: "text", name: "number-zero", value: 0, expected: 0 },
   { kind: "text", name: "number-float", value: 0.1 + 0.2, expected: 0.30000000000000004 },
   { kind: "text", name: "number-negative", value: -1.5e-7, expected: -1.5e-7 },
