@@ -5,6 +5,7 @@ import type { Driver, StorageMeta } from "unstorage";
 import { createError, createRequiredError } from "../_utils.ts";
 import { ignoreMatcher, isTempName, keySegments, pathOf } from "./_paths.ts";
 import { fileStream, writeAtomic } from "./_io.ts";
+import { watchTree } from "./_watch.ts";
 
 export interface FsDriverOptions {
   /** Directory holding the files; created on first write. Required. @example "./.data/uploads" */
@@ -15,6 +16,11 @@ export interface FsDriverOptions {
   readOnly?: boolean;
   /** Make `clear()` do nothing. Default `false`. */
   noClear?: boolean;
+  /**
+   * Quiet time in ms after the last file-system event of a path before `watch` reports it: one write raises several
+   * events (temp file, rename), reported once. Default `50`.
+   */
+  watchDebounce?: number;
 }
 
 export interface FsDriverInstance {
@@ -30,6 +36,7 @@ const DEFAULT_IGNORE = ["**/node_modules/**", "**/.git/**"];
 /**
  * Streaming, atomic file-system driver for Node, Deno and Bun: writes go to a temp file that is renamed into place,
  * `setItemRaw` takes streams and `getItemRaw(key, { type: "stream" })` returns one; memory stays at one chunk.
+ * `watch` reports changes made by anyone (recursive `fs.watch`), debounced per key.
  * @example
  * const storage = createStorage({ driver: fsDriver({ base: "./.data/uploads" }) });
  * await storage.setItemRaw("videos:a.mp4", request.body);
@@ -38,6 +45,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
   let _root: string | undefined;
   let _ignored: ((relative: string) => boolean) | undefined;
   const openStreams = new Set<FileHandle>();
+  const unwatchers = new Set<() => void>();
   const root = (): string => {
     if (!options?.base) throw createRequiredError(DRIVER_NAME, "base");
     return (_root ??= resolve(options.base));
@@ -130,7 +138,8 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     },
     async getKeys(base, opts: { maxDepth?: number } = {}) {
       try {
-        return (await list(base, opts.maxDepth)).map((segments) => segments.join(":"));
+        // `/`-separated like unstorage's fs driver (the storage normalizes them to `:` keys).
+        return (await list(base, opts.maxDepth)).map((segments) => segments.join("/"));
       } catch (error) {
         throw fail(error);
       }
@@ -146,7 +155,17 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
         await rmdir(pathOf(root(), dir.split("/"), "clear")).catch(() => {});
       }
     },
+    async watch(callback) {
+      const stop = await watchTree(
+        { root: root(), ignored, debounceMs: options.watchDebounce ?? 50 },
+        callback,
+      ).catch((error) => Promise.reject(fail(error)));
+      const unwatch = (): void => void (unwatchers.delete(unwatch), stop());
+      unwatchers.add(unwatch);
+      return unwatch;
+    },
     async dispose() {
+      for (const unwatch of [...unwatchers]) unwatch();
       // Streams handed out and not read to the end still hold their file open.
       const handles = [...openStreams];
       openStreams.clear();
