@@ -207,7 +207,7 @@ export function testDriver(options: TestOptions): void {
 
 // --- value kinds ---
 
-async function expectValue(storage: Storage, key: string, c: ValueCase): Promise<void> {
+export async function expectValue(storage: Storage, key: string, c: ValueCase): Promise<void> {
   expect(await storage.hasItem(key), `${key} exists`).toBe(true);
   if (c.kind === "text") {
     expect(await storage.getItem(key), `${key} via getItem`).toStrictEqual(c.expected);
@@ -226,7 +226,7 @@ async function expectValue(storage: Storage, key: string, c: ValueCase): Promise
  * `driver` holds `key` exactly as a direct write of the same value would have stored it: a plain storage over it
  * reads the value back, and the driver's own getItem/getItemRaw answer the same for `key` as for a direct write.
  */
-async function expectAsDirectWrite(driver: Driver, key: string, c: ValueCase): Promise<void> {
+export async function expectAsDirectWrite(driver: Driver, key: string, c: ValueCase): Promise<void> {
   const plain = createStorage({ driver });
   const direct = `direct:${key}`;
   // Raw values are written directly as bytes: a Blob or a stream handed to a driver without raw support is not bytes.
