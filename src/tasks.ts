@@ -45,7 +45,7 @@ export interface FencedWriteOptions {
   signal?: AbortSignal;
 }
 
-async function _copy({ key, generation, local, remote, signal }: TaskContext): Promise<boolean> {
+async function _copy({ key, generation, kind, local, remote, signal }: TaskContext): Promise<boolean> {
   // A remote with conditional writes says what it holds (HeadObject: ETag and generation) before we commit over it.
   const fenced = _conditionalWrites(remote, key);
   const held = fenced ? await remote.getMeta(key, { nativeOnly: true, signal }) : undefined;
@@ -56,8 +56,11 @@ async function _copy({ key, generation, local, remote, signal }: TaskContext): P
       code: _STALE_REMOTE,
     });
   }
-  // A stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
-  const value = await local.getItemRaw(key, { type: "stream", signal });
+  // A value written with setItem moves as the string the local driver stored, through the drivers' text API, so the
+  // remote holds what a direct setItem would have stored (drivers without raw support would keep bytes as `base64:`
+  // text, and some keep bytes that their getItem hands back undecoded). Raw values, and records older than kinds,
+  // move as a stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
+  const value = kind === "text" ? await _storedText(local, key) : await local.getItemRaw(key, { type: "stream", signal });
   if (value === null || value === undefined) {
     // Never "fine if the remote has something": only this very generation would do, and that was checked above.
     const remoteGeneration = fenced ? (held?.etag ? (heldGeneration ?? NaN) : null) : (await remote.hasItem(key, { signal })) ? NaN : null;
@@ -73,7 +76,8 @@ async function _copy({ key, generation, local, remote, signal }: TaskContext): P
     Object.assign(fence, held?.etag ? { ifMatch: held.etag } : { ifNoneMatch: "*" });
     fence.meta = { generation: String(generation) };
   }
-  await remote.setItemRaw(key, value, fence);
+  // Storage.setItem stringifies a string as itself, so the stored text arrives unchanged.
+  await (kind === "text" ? remote.setItem(key, value, fence) : remote.setItemRaw(key, value, fence));
   return true;
 }
 
@@ -81,6 +85,12 @@ async function _copy({ key, generation, local, remote, signal }: TaskContext): P
 function _conditionalWrites(remote: Storage, key: string): boolean {
   const flags = remote.getMount(key).driver.flags as { conditionalWrites?: boolean } | undefined;
   return flags?.conditionalWrites === true;
+}
+
+/** The text the driver under `storage` stored for `key`: Storage.getItem would parse it (destr). */
+function _storedText(storage: TaskContext["local"], key: string): Promise<unknown> {
+  const { base, driver } = storage.getMount(key);
+  return Promise.resolve(driver.getItem(key.slice(base.length), {}));
 }
 
 /** Stream the local copy to the remote. The default task. */

@@ -23,7 +23,15 @@ export interface FlagRecord {
   leaseUntil?: number;
   /** Epoch ms until which a local copy is being deleted after a transfer; writes wait for it. */
   evictUntil?: number;
+  /**
+   * How this generation was written: `text` by `setItem`, `raw` by `setItemRaw`. Set by `begin`, so the transfer
+   * knows how to copy without another round trip. Absent on records of older versions: copied raw.
+   */
+  kind?: ValueKind;
 }
+
+/** How a value was written, and so how it is transferred: `text` (`setItem`) or `raw` (`setItemRaw`). */
+export type ValueKind = "text" | "raw";
 
 /** What `status(key)` answers: the record without its internal lease bookkeeping. */
 export interface TransferStatus {
@@ -61,7 +69,7 @@ export interface FlagStore {
   /** The record of `key`, or `null`. */
   get(key: string): Promise<FlagRecord | null>;
   /** Write intent: bump the generation, state `queued` (or `local` when delayed). Returns the new and the previous record. */
-  begin(key: string, options: { delayed: boolean }): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
+  begin(key: string, options: { delayed: boolean; kind?: ValueKind }): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
   /** Mark a key `queued` again for its current generation (`transfer(key)`, `sync()`). `null` when there is nothing to queue. */
   requeue(key: string): Promise<FlagRecord | null>;
   /** Take the key for transferring `generation`; the same token renews its own lease. */
@@ -133,6 +141,12 @@ export type TransferOutcome =
 export interface TaskContext {
   key: string;
   generation: number;
+  /**
+   * How the generation was written: `text` (`setItem`: copy the stored string with `getItem`/`setItem` of the
+   * drivers) or `raw` (`setItemRaw`: copy bytes or a stream). `undefined` for records written before kinds were
+   * recorded: copy raw.
+   */
+  kind?: ValueKind;
   local: Storage;
   remote: Storage;
   /** Aborted when the storage is disposed. */

@@ -6,7 +6,7 @@ import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "../flags/_transitions.ts";
 import { _pollWhile } from "./_poll.ts";
-import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "../types.ts";
+import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer, ValueKind } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
 
@@ -47,12 +47,12 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
     return value ?? (await op(second)) ?? null;
   }
 
-  async function write(key: string, put: (local: Driver) => Promise<unknown>): Promise<void> {
+  async function write(key: string, kind: ValueKind, put: (local: Driver) => Promise<unknown>): Promise<void> {
     _assertKey(key);
     const { local } = await ctx.tiers();
     let begun: Awaited<ReturnType<typeof ctx.flags.begin>>;
     try {
-      begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed });
+      begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed, kind });
     } catch (cause) {
       throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
     }
@@ -107,8 +107,8 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       }
       return null;
     },
-    setItem: (key, value, opts) => write(key, async (local) => local.setItem!(key, value, opts)),
-    setItemRaw: (key, value, opts) => write(key, async (local) => local.setItemRaw!(key, value, opts)),
+    setItem: (key, value, opts) => write(key, "text", async (local) => local.setItem!(key, value, opts)),
+    setItemRaw: (key, value, opts) => write(key, "raw", async (local) => local.setItemRaw!(key, value, opts)),
     async removeItem(key, opts) {
       _assertKey(key);
       const { local, remote } = await ctx.tiers();
@@ -137,12 +137,17 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       const prefix = base ? _normalizeKey(base) : "";
       const flagBase = [ctx.options.prefix, prefix].filter(Boolean).join(":");
       await ctx.flags.clear(flagBase || undefined);
-      await Promise.all([_clearTier(local, prefix, opts), _clearTier(remote, prefix, opts)]);
-      // Keys a transfer held were tombstoned instead: wait for those transfers, so nothing reappears afterwards.
+      // Keys a transfer held were tombstoned instead (no new transfer of a cleared key starts): wait for those
+      // transfers before clearing the tiers, so none writes into or deletes from a tree being cleared (unstorage's fs
+      // clear() fails then) and nothing cleared is uploaded again afterwards.
       const held = (await ctx.flags.pending()).filter(
         ([flagKey, record]) => record.state === "removed" && (!flagBase || flagKey.startsWith(`${flagBase}:`)),
       );
       const keyOf = (flagKey: string): string => (ctx.options.prefix ? flagKey.slice(ctx.options.prefix.length + 1) : flagKey);
+      const ours = (tombstone: FlagRecord) => (record: FlagRecord): boolean =>
+        record.generation === tombstone.generation && _held(record, Date.now());
+      await Promise.all(held.map(([flagKey, record]) => _pollWhile(ctx, keyOf(flagKey), record, ours(record))));
+      await Promise.all([_clearTier(local, prefix, opts), _clearTier(remote, prefix, opts)]);
       await Promise.all(held.map(([flagKey, record]) => _finishRemoval(ctx, remote, keyOf(flagKey), record)));
     },
     dispose() {
@@ -188,6 +193,20 @@ async function _finishRemoval(ctx: _Context, remote: Driver, key: string, tombst
 }
 
 async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<void> {
+  // A transfer that found its key cleared removes its upload after letting go of the key, so it can still unlink a
+  // file while a driver walks its tree (unstorage's fs clear() then fails with ENOENT or ENOTEMPTY): clearing again
+  // finishes the job, as the walk is idempotent.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await _clearTierOnce(driver, base, opts);
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+  }
+}
+
+async function _clearTierOnce(driver: Driver, base: string, opts: unknown): Promise<void> {
   // Several unstorage drivers (memory, fs) ignore the base of clear() and wipe everything (unstorage #802):
   // below a base, only our own drivers are trusted to scope it.
   const scoped = !base || driver.name?.startsWith("queued-storage");

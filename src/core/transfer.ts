@@ -26,7 +26,14 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
   const lease = _keepLease(ctx, key, flagKey, token, claimedAt);
   let done: unknown;
   try {
-    done = await ctx.task.run({ key, generation, local: tiers.localStorage, remote: tiers.remoteStorage, signal: lease.signal });
+    done = await ctx.task.run({
+      key,
+      generation,
+      kind: claim.record.kind,
+      local: tiers.localStorage,
+      remote: tiers.remoteStorage,
+      signal: lease.signal,
+    });
   } catch (cause) {
     lease.stop();
     return _failedAttempt(ctx, job, token, cause);

@@ -60,9 +60,9 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
   return {
     name: backend.name,
     get: (key) => read(key),
-    begin: (key, { delayed }) =>
+    begin: (key, { delayed, kind }) =>
       apply(key, (r, now) => {
-        const transition = t._begin(r, delayed, now, issued);
+        const transition = t._begin(r, delayed, now, issued, kind);
         return issuing(transition, transition.result.record.generation);
       }),
     requeue: (key) => apply(key, (r, now) => t._requeue(r, now)),

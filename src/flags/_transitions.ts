@@ -1,4 +1,4 @@
-import type { ClaimResult, FlagRecord, SettleResult } from "../types.ts";
+import type { ClaimResult, FlagRecord, SettleResult, ValueKind } from "../types.ts";
 
 // The per-key state machine as pure functions: (record, arguments, now) -> next record and result.
 // memoryFlags and storageFlags apply these; upstashFlags implements the same rules in Lua (src/flags/_upstash-lua.ts),
@@ -53,10 +53,13 @@ export function _begin(
   delayed: boolean,
   now: number,
   floor = 0,
+  kind?: ValueKind,
 ): Transition<{ record: FlagRecord; previous: FlagRecord | null }> {
   // A running transfer keeps its lease (so no second upload of this key starts) and a running eviction
   // keeps its mark (the writer waits for it before writing the local copy).
   const record = _newGeneration(previous, delayed ? "local" : "queued", now, floor);
+  // The kind rides on the write's one round trip; the transfer reads it from the record its claim returns.
+  if (kind) record.kind = kind;
   return { next: record, result: { record, previous } };
 }
 

@@ -15,7 +15,7 @@
 /** @internal */
 export const _FLAGS_LUA: string = String.raw`
 local INDEX, FLOOR, OP, TTL_MS = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil' }
+local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil', 'kind' }
 local NUMERIC = { generation = true, attempts = true, updatedAt = true, leaseUntil = true, evictUntil = true }
 
 local function num(n) return string.format('%.17g', n) end
@@ -95,6 +95,7 @@ if OP == 'begin' then
   local r = { state = ARGV[3] == '1' and 'local' or 'queued', generation = next_generation(prev), attempts = 0, updatedAt = ms }
   if prev and truthy(prev.lease) then r.lease, r.leaseUntil = prev.lease, prev.leaseUntil end
   if prev and prev.evictUntil and prev.evictUntil > ms then r.evictUntil = prev.evictUntil end
+  if truthy(ARGV[4]) then r.kind = ARGV[4] end
   save(key, r)
   return '{"record":' .. json(r) .. ',"previous":' .. json(prev) .. '}'
 end

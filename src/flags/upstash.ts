@@ -100,7 +100,7 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
   return {
     name: NAME,
     get: (key) => one<FlagRecord | null>("get", key),
-    begin: (key, { delayed }) => one("begin", key, [delayed ? "1" : "0"]),
+    begin: (key, { delayed, kind }) => one("begin", key, [delayed ? "1" : "0", kind ?? ""]),
     requeue: (key) => one<FlagRecord | null>("requeue", key),
     claim: (key, generation, lease) => one<ClaimResult>("claim", key, [String(generation), lease.token, String(lease.ms)]),
     settle: (key, generation, token, settleOptions) =>

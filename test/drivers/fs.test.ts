@@ -62,7 +62,7 @@ describe("drivers: fs — atomic writes", () => {
     expect(await exited).toBe("SIGKILL");
 
     expect(await driver.getItem("docs:report.txt", {})).toBe("old content");
-    expect(await driver.getKeys("", {})).toEqual(["docs:report.txt"]);
+    expect(await driver.getKeys("", {})).toEqual(["docs/report.txt"]);
     expect(await createStorage({ driver }).getKeys()).toEqual(["docs:report.txt"]);
   });
 
@@ -172,9 +172,9 @@ describe("drivers: fs — keys, meta, clear, ignore", () => {
     expect(driver.flags).toMatchObject({ maxDepth: true, streams: true });
     for (const key of ["a", "b:c", "b:d:e", "b:d:f:g"]) await driver.setItem!(key, "v", {});
     expect((await driver.getKeys("", { maxDepth: 0 })).sort()).toEqual(["a"]);
-    expect((await driver.getKeys("", { maxDepth: 1 })).sort()).toEqual(["a", "b:c"]);
-    expect((await driver.getKeys("b:", { maxDepth: 2 })).sort()).toEqual(["b:c", "b:d:e"]);
-    expect((await driver.getKeys("b", {})).sort()).toEqual(["b:c", "b:d:e", "b:d:f:g"]);
+    expect((await driver.getKeys("", { maxDepth: 1 })).sort()).toEqual(["a", "b/c"]);
+    expect((await driver.getKeys("b:", { maxDepth: 2 })).sort()).toEqual(["b/c", "b/d/e"]);
+    expect((await driver.getKeys("b", {})).sort()).toEqual(["b/c", "b/d/e", "b/d/f/g"]);
     expect(await driver.getKeys("nothing:here", {})).toEqual([]);
   });
 
@@ -194,7 +194,7 @@ describe("drivers: fs — keys, meta, clear, ignore", () => {
     const driver = fsDriver({ base });
     for (const key of ["a:1", "a:2:3", "ab:1", "b:1"]) await driver.setItem!(key, "v", {});
     await driver.clear!("a:", {});
-    expect((await driver.getKeys("", {})).sort()).toEqual(["ab:1", "b:1"]);
+    expect((await driver.getKeys("", {})).sort()).toEqual(["ab/1", "b/1"]);
     expect((await readdir(base)).sort()).toEqual(["ab", "b"]);
     await driver.clear!("", {});
     expect(await readdir(base)).toEqual([]);
@@ -213,7 +213,7 @@ describe("drivers: fs — keys, meta, clear, ignore", () => {
     await expect(driver.setItem!("secret:token", "y", {})).rejects.toThrow(/setItem\("secret:token"\): invalid key "secret:token": matches option `ignore`/);
     await expect(driver.getItem("debug.log", {})).rejects.toThrow(/matches option `ignore`/);
     expect(await driver.getKeys("", {})).toEqual(["keep.txt"]);
-    expect((await fsDriver({ base }).getKeys("", {})).sort()).toEqual(["debug.log", "keep.txt", "secret:token"]);
+    expect((await fsDriver({ base }).getKeys("", {})).sort()).toEqual(["debug.log", "keep.txt", "secret/token"]);
     await driver.clear!("", {});
     expect((await readdir(base)).sort()).toEqual(["debug.log", "pkg", "secret"]);
   });

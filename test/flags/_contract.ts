@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlagRecord, FlagStore } from "../../src/types.ts";
+import { describeFlagStoreKind } from "./_contract-kind.ts";
 import { describeFlagStoreLifecycle, type StoreRef } from "./_contract-lifecycle.ts";
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -183,5 +184,6 @@ export function describeFlagStore(name: string, factory: () => FlagStore | Promi
     });
 
     describeFlagStoreLifecycle(ref, claimed);
+    describeFlagStoreKind(ref);
   });
 }

@@ -8,6 +8,8 @@ import { fileStream, writeAtomic } from "./_io.ts";
 import { _linkGuard } from "./_realpath.ts";
 import { _isTempName, _sweepTemps, type TempSweep } from "./_temp.ts";
 
+import { watchTree } from "./_watch.ts";
+
 export type { TempSweep } from "./_temp.ts";
 
 export interface FsDriverOptions {
@@ -29,6 +31,11 @@ export interface FsDriverOptions {
    * @example staleTempMs: 24 * 60 * 60 * 1000 // a directory shared with hosts whose uploads may stall for long
    */
   staleTempMs?: number;
+  /**
+   * Quiet time in ms after the last file-system event of a path before `watch` reports it: one write raises several
+   * events (temp file, rename), reported once. Default `50`.
+   */
+  watchDebounce?: number;
 }
 
 export interface FsDriverInstance {
@@ -46,6 +53,7 @@ const DEFAULT_IGNORE = ["**/node_modules/**", "**/.git/**"];
 /**
  * Streaming, atomic file-system driver for Node, Deno and Bun: writes go to a temp file that is renamed into place,
  * `setItemRaw` takes streams and `getItemRaw(key, { type: "stream" })` returns one; memory stays at one chunk.
+ * `watch` reports changes made by anyone (recursive `fs.watch`), debounced per key.
  * @example
  * const storage = createStorage({ driver: fsDriver({ base: "./.data/uploads" }) });
  * await storage.setItemRaw("videos:a.mp4", request.body);
@@ -54,6 +62,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
   let _root: string | undefined;
   let _ignored: ((relative: string) => boolean) | undefined;
   const openStreams = new Set<FileHandle>();
+  const unwatchers = new Set<() => void>();
   const root = (): string => {
     if (!options?.base) throw createRequiredError(DRIVER_NAME, "base");
     return (_root ??= resolve(options.base));
@@ -168,7 +177,8 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     },
     async getKeys(base, opts: { maxDepth?: number } = {}) {
       try {
-        return (await list(base, opts.maxDepth)).map((segments) => segments.join(":"));
+        // `/`-separated like unstorage's fs driver (the storage normalizes them to `:` keys).
+        return (await list(base, opts.maxDepth)).map((segments) => segments.join("/"));
       } catch (error) {
         throw fail(error);
       }
@@ -184,7 +194,17 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
         await rmdir(pathOf(root(), dir.split("/"), "clear")).catch(() => {});
       }
     },
+    async watch(callback) {
+      const stop = await watchTree(
+        { root: root(), ignored, debounceMs: options.watchDebounce ?? 50 },
+        callback,
+      ).catch((error) => Promise.reject(fail(error)));
+      const unwatch = (): void => void (unwatchers.delete(unwatch), stop());
+      unwatchers.add(unwatch);
+      return unwatch;
+    },
     async dispose() {
+      for (const unwatch of [...unwatchers]) unwatch();
       // Streams handed out and not read to the end still hold their file open.
       const handles = [...openStreams];
       openStreams.clear();

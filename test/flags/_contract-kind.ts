@@ -1,0 +1,36 @@
+import { expect, it } from "vitest";
+import type { StoreRef } from "./_contract-lifecycle.ts";
+
+/** The FlagStore contract for `kind`: set by the write's one `begin`, carried by every transition of that generation. */
+export function describeFlagStoreKind(ref: StoreRef): void {
+  it("begin records the write's kind, and requeue, claim, release and settle keep it for that generation", async () => {
+    const { store } = ref;
+    const { record } = await store.begin("k", { delayed: true, kind: "text" });
+    expect(record).toMatchObject({ state: "local", kind: "text" });
+    expect(await store.get("k")).toEqual(record);
+    expect(await store.requeue("k")).toMatchObject({ kind: "text" });
+    const claim = await store.claim("k", record.generation, { token: "A", ms: 60_000 });
+    // The transfer learns the kind from its claim: no extra round trip.
+    expect(claim).toMatchObject({ status: "claimed", record: { kind: "text" } });
+    expect(await store.release("k", record.generation, "A", { error: "boom" })).toMatchObject({ kind: "text" });
+    await store.claim("k", record.generation, { token: "A", ms: 60_000 });
+    expect((await store.settle("k", record.generation, "A")).record).toMatchObject({ state: "remote", kind: "text" });
+
+    const raw = await store.begin("k", { delayed: false, kind: "raw" });
+    expect(raw.record).toMatchObject({ state: "queued", kind: "raw" });
+    expect(raw.previous).toMatchObject({ kind: "text" });
+    expect((await store.claim("k", raw.record.generation, { token: "B", ms: 60_000 })).record).toMatchObject({ kind: "raw" });
+  });
+
+  it("a begin without a kind records none (the transfer copies raw, as before kinds), and a tombstone has none", async () => {
+    const { store } = ref;
+    await store.begin("k", { delayed: false, kind: "text" });
+    const { record } = await store.begin("k", { delayed: false });
+    expect(record.kind).toBeUndefined();
+    expect(Object.keys(await store.get("k") ?? {})).not.toContain("kind");
+    await store.begin("k", { delayed: false, kind: "raw" });
+    const tombstone = await store.remove("k");
+    expect(tombstone.kind).toBeUndefined();
+    expect((await store.get("k"))!.kind).toBeUndefined();
+  });
+}
