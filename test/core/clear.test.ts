@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Driver } from "unstorage";
 import unstorageFs from "unstorage/drivers/fs";
+import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { createQueuedStorage, memoryQueue, transfer, transferAndDelete, type QueuedStorage, type Task } from "../../src/index.ts";
 
@@ -67,5 +68,40 @@ describe.each<[string, Task]>([
       expect(await files(remoteDir), `round ${round}: remote files`).toEqual([]);
       expect(await storage.sync()).toMatchObject({ queued: 0 });
     }
+  });
+});
+
+describe("clear() when a tier's clear fails", () => {
+  /** unstorage's memory driver whose clear() fails `failures` times the way unstorage's fs clear() does in a race. */
+  function flakyClear(failures: number): Driver & { attempts: number } {
+    const driver = memory();
+    const flaky = {
+      ...driver,
+      attempts: 0,
+      async clear(base: string, opts: object) {
+        if (++flaky.attempts <= failures) {
+          throw Object.assign(new Error("ENOTEMPTY: directory not empty, rmdir 'x'"), { code: "ENOTEMPTY" });
+        }
+        return driver.clear!(base, opts);
+      },
+    };
+    return flaky;
+  }
+
+  it("clears again after a walk that raced (once), and the tier ends up empty", async () => {
+    const remote = flakyClear(1);
+    storage = createQueuedStorage({ local: memory(), remote });
+    await storage.setItem("a", "1");
+    await storage.drain();
+    await expect(storage.clear()).resolves.toBeUndefined();
+    expect(remote.attempts).toBe(2);
+    expect(await remote.getKeys("", {})).toEqual([]);
+  });
+
+  it("gives up after three attempts with the tier's own error", async () => {
+    const remote = flakyClear(Number.POSITIVE_INFINITY);
+    storage = createQueuedStorage({ local: memory(), remote });
+    await expect(storage.clear()).rejects.toThrow(/ENOTEMPTY/);
+    expect(remote.attempts).toBe(3);
   });
 });

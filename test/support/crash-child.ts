@@ -8,13 +8,15 @@ const [dir, count] = process.argv.slice(2) as [string, string];
 
 /** A remote that takes a while per write, so transfers are in flight when the kill lands. */
 function slow(driver: Driver, ms: number): Driver {
+  const upload = async (key: string): Promise<void> => {
+    process.stdout.write(`${JSON.stringify({ upload: key })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  };
+  // Text values (setItem) are transferred with setItem, raw ones with setItemRaw: slow down both.
   return {
     ...driver,
-    async setItemRaw(key, value, opts) {
-      process.stdout.write(`${JSON.stringify({ upload: key })}\n`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return driver.setItemRaw!(key, value, opts);
-    },
+    setItem: async (key, value, opts) => (await upload(key), driver.setItem!(key, value, opts)),
+    setItemRaw: async (key, value, opts) => (await upload(key), driver.setItemRaw!(key, value, opts)),
   };
 }
 
