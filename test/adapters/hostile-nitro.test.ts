@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { upstashFlags } from "../../src/flags/upstash.ts";
 import { startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 import { requireRedis } from "../support/redis.ts";
@@ -46,9 +46,12 @@ describe("hostile input: the Nitro 2 module's webhook in the built app", () => {
   }, 240_000);
 
   afterAll(async () => {
+    // Nitro traps uncaught errors and logs them instead of dying: the log must have none.
+    const output = server?.output() ?? "";
     await server?.stop();
     await app?.remove();
     await Promise.all([s3?.stop(), upstash?.stop(), qstash?.stop()]);
+    expect(output, "the Nitro server logged an error").not.toMatch(/uncaught|unhandled|ERR_INVALID_STATE/i);
   });
 
   const flags = () => upstashFlags({ url: upstash.url, token: upstash.token, prefix });

@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { _tempName } from "../../src/drivers/fs/_temp.ts";
 import fsDriver, { type FsDriverInstance } from "../../src/drivers/fs/index.ts";
 
 // Hostile file systems: links planted inside the base, writers killed for real, keys that look like the driver's
@@ -180,6 +181,27 @@ describe("drivers: fs — temp files of dead writers", () => {
     const anHourAgo = new Date(Date.now() - 3_600_000);
     await utimes(join(base, oldFormat), anHourAgo, anHourAgo);
     expect(await instance.cleanup()).toEqual({ removed: [oldFormat], kept: [otherHost] });
+  });
+});
+
+describe("drivers: fs — liveness that cannot be checked", () => {
+  it("a temp file of a dead pid is kept while process.kill cannot tell (Deno without --allow-run), removed once it can", async () => {
+    const { base } = await world();
+    // A pid that surely existed and is gone now.
+    const child = spawn(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => child.once("exit", resolve));
+    const name = _tempName("x.bin").replace(/-([0-9a-z]+)-([0-9a-z]+)\.([0-9a-f]{16})\.tmp$/, `-${child.pid!.toString(36)}-$2.$3.tmp`);
+    await writeFile(join(base, name), "partial");
+    const instance = fsDriver({ base }).getInstance!() as FsDriverInstance;
+    const kill = vi.spyOn(process, "kill").mockImplementation(() => {
+      throw Object.assign(new Error('Requires run access to "kill"'), { name: "NotCapable" });
+    });
+    try {
+      expect(await instance.cleanup()).toEqual({ removed: [], kept: [name] });
+    } finally {
+      kill.mockRestore();
+    }
+    expect(await instance.cleanup()).toEqual({ removed: [name], kept: [] });
   });
 });
 

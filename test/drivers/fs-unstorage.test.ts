@@ -43,7 +43,11 @@ describe("drivers: fs — driver-level keys as unstorage's fs driver gives them"
     const base = await freshBase();
     const ours = fsDriver({ base });
     const theirs = unstorageFs({ base });
-    for (const key of ["a", "b:c", "b:d:e", "b:d:f:g", "node_modules:x:y"]) await ours.setItem!(key, "v", {});
+    for (const key of ["a", "b:c", "b:d:e", "b:d:f:g"]) await ours.setItem!(key, "v", {});
+    // Our driver refuses to write ignored keys (so clear, listings and reads agree); a file put there by someone else
+    // is left out of both listings.
+    await mkdir(join(base, "node_modules/x"), { recursive: true });
+    await writeFile(join(base, "node_modules/x/y"), "v");
     for (const maxDepth of [undefined, 0, 1, 2, 3]) {
       const [mine, reference] = [await ours.getKeys("", { maxDepth }), await theirs.getKeys("", { maxDepth })];
       expect(mine.sort(), `maxDepth ${maxDepth}`).toEqual(reference.sort());

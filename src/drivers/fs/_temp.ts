@@ -14,11 +14,27 @@ import process from "node:process";
 const OWNED = /^\..*\.([0-9a-f]{8})-([0-9a-z]+)-([0-9a-z]+)\.[0-9a-f]{16}\.tmp$/;
 const ANY_TEMP = /^\..*\.[0-9a-f]{16}\.tmp$/;
 
-const HOST: string = _fnv1a(hostname());
-const PID: number = process.pid;
-// The process's start, not the thread's (worker threads of one process share its pid and must see each other live).
-const STARTED: number = Math.round(Date.now() - process.uptime() * 1000);
-const START: string = STARTED.toString(36);
+/** Host tag of a host whose name could not be read: its temp files are judged by age only. */
+const UNKNOWN_HOST = "00000000";
+
+interface _Writer {
+  host: string;
+  pid: number;
+  /** The process's start (epoch ms), not the thread's: worker threads of one process share its pid. */
+  started: number;
+}
+let _self: _Writer | undefined;
+
+/** This process as a writer, read on first use (Deno asks for --allow-sys for the host name; without it, unknown). */
+function _writer(): _Writer {
+  let host = UNKNOWN_HOST;
+  try {
+    host = _fnv1a(hostname());
+  } catch {
+    // no permission to read the host name: age decides
+  }
+  return (_self ??= { host, pid: process.pid, started: Math.round(Date.now() - process.uptime() * 1000) });
+}
 
 /** Whether a file name is a temp file (of any writer or format); such names are never keys. */
 export function _isTempName(name: string): boolean {
@@ -31,7 +47,8 @@ export function _tempName(name: string): string {
   let hex = "";
   for (const byte of random) hex += byte.toString(16).padStart(2, "0");
   // Keep within NAME_MAX (255) whatever the target's length.
-  return `.${name.slice(0, 180)}.${HOST}-${PID.toString(36)}-${START}.${hex}.tmp`;
+  const self = _writer();
+  return `.${name.slice(0, 180)}.${self.host}-${self.pid.toString(36)}-${self.started.toString(36)}.${hex}.tmp`;
 }
 
 /** What a sweep did, paths relative to the base. */
@@ -73,24 +90,27 @@ export async function _sweepTemps(root: string, staleMs: number, skip: (relative
 
 async function _isStale(path: string, name: string, staleMs: number): Promise<boolean> {
   const owner = OWNED.exec(name);
-  if (owner && owner[1] === HOST) {
+  const self = _writer();
+  if (owner && owner[1] === self.host && self.host !== UNKNOWN_HOST) {
     const pid = Number.parseInt(owner[2]!, 36);
     // Our own pid with another start time: a restarted process (containers reuse pid 1). Computed start times of one
     // process differ by a few milliseconds between threads, hence the margin.
-    if (pid === PID) return Math.abs(Number.parseInt(owner[3]!, 36) - STARTED) > 1000;
-    if (!_alive(pid)) return true;
+    if (pid === self.pid) return Math.abs(Number.parseInt(owner[3]!, 36) - self.started) > 1000;
+    if (_alive(pid) === false) return true;
   }
   const stats = await lstat(path).catch(() => null);
   return !!stats && Date.now() - stats.mtimeMs > staleMs;
 }
 
-function _alive(pid: number): boolean {
+/** `false` only when the pid surely does not exist (ESRCH); `true` or `undefined` (cannot tell: Deno without --allow-run). */
+function _alive(pid: number): boolean | undefined {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
   }
 }
 
