@@ -34,7 +34,9 @@ const CHILD = fileURLToPath(new URL("./_peers-child.ts", import.meta.url));
 
 /** Runs one variant in a fresh Node process (see _peers-child.ts). */
 export async function measurePeer(job: PeerJob): Promise<PeerMeasurement> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "jiti/register", CHILD, JSON.stringify(job)], {
+  // BENCH_CHILD_FLAGS: extra Node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+  const flags = process.env.BENCH_CHILD_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, ["--expose-gc", ...flags, "--import", "jiti/register", CHILD, JSON.stringify(job)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
