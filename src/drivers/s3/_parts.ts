@@ -23,12 +23,15 @@ export interface PartReader {
  * Byte streams (files from our fs driver, fetch bodies) are read BYOB, straight into the part buffer: no chunk is
  * allocated per read, so a transfer makes no garbage. Other streams are read chunk by chunk and copied.
  */
-export function createPartReader(stream: ReadableStream<unknown>): PartReader {
+export function createPartReader(stream: ReadableStream<unknown>, options: { chunks?: boolean } = {}): PartReader {
   let byob: ReadableStreamBYOBReader | undefined;
-  try {
-    byob = (stream as ReadableStream<Uint8Array>).getReader({ mode: "byob" });
-  } catch {
-    // not a byte stream
+  // `chunks`: a small value read as it comes; also spares the TypeError (and its stack) a non-byte stream throws here.
+  if (!options.chunks) {
+    try {
+      byob = (stream as ReadableStream<Uint8Array>).getReader({ mode: "byob" });
+    } catch {
+      // not a byte stream
+    }
   }
   return byob ? byobParts(byob) : chunkParts(stream.getReader());
 }

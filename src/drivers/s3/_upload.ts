@@ -38,7 +38,8 @@ export async function putValue(ctx: S3Context, key: string, value: unknown, sett
   const size = source.kind === "bytes" ? source.bytes.byteLength : source.kind === "blob" ? source.blob.size : knownLength(stream);
   // A known size beyond 10,000 default parts gets bigger parts rather than a failure at part 10,001.
   const partSize = size === undefined ? settings.partSize : Math.max(settings.partSize, Math.ceil(size / MAX_PARTS));
-  const reader = createPartReader(stream);
+  // Small values of known length (a small file from our fs driver is one chunk) are read as they come: no BYOB probe.
+  const reader = createPartReader(stream, { chunks: size !== undefined && size <= SMALL_VALUE });
   let first: Uint8Array;
   try {
     if (size !== undefined && size <= settings.multipartThreshold) {
@@ -83,6 +84,9 @@ export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, 
 }
 
 // --- internal ---
+
+/** Up to this known size a stream is read chunk by chunk (a BYOB read would copy a chunk it could hand over). */
+const SMALL_VALUE = 256 * 1024;
 
 /** Streams of unknown length are mostly small: their first read goes into a buffer of this size. */
 const PROBE_BYTES = 64 * 1024;
