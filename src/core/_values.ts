@@ -1,4 +1,5 @@
 import type { Driver } from "unstorage";
+import { withKnownLength } from "../drivers/_utils.ts";
 
 /** Drivers that take a `ReadableStream` in `setItemRaw` and answer `getItemRaw(key, { type: "stream" })`. */
 function _acceptsStreams(driver: Driver): boolean {
@@ -16,10 +17,19 @@ async function _toBytes(value: unknown): Promise<Uint8Array> {
   throw new TypeError(`[queued-storage] unsupported raw value of type ${typeof value}`);
 }
 
-/** A raw value as a stream of bytes. */
+/** A raw value as a stream of bytes; values already in memory say their length (one exact PUT on S3). */
 function _toStream(value: unknown): ReadableStream<Uint8Array> {
   if (value instanceof ReadableStream) return value as ReadableStream<Uint8Array>;
-  if (typeof Blob !== "undefined" && value instanceof Blob) return value.stream();
+  if (typeof Blob !== "undefined" && value instanceof Blob) return withKnownLength(value.stream(), value.size);
+  if (value instanceof Uint8Array) {
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (value.byteLength > 0) controller.enqueue(value);
+        controller.close();
+      },
+    });
+    return withKnownLength(stream, value.byteLength);
+  }
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       controller.enqueue(await _toBytes(value));

@@ -56,3 +56,20 @@ export function blobStream(blob: Blob, sliceSize: number = 1024 * 1024): Readabl
     },
   });
 }
+
+// A stream's length known before it is read (a file's size at open) travels on the stream object itself: unstorage
+// and queued-storage hand streams through untouched, so the S3 driver learns it without asking the local tier again
+// (one PUT with the exact Content-Length, no probing). `Symbol.for`: the fs and s3 entries are bundled apart.
+const KNOWN_LENGTH = Symbol.for("queued-storage.knownLength");
+
+/** Marks `stream` as producing exactly `length` bytes; returns the same stream. */
+export function withKnownLength<T extends ReadableStream<unknown>>(stream: T, length: number): T {
+  Object.defineProperty(stream, KNOWN_LENGTH, { value: length });
+  return stream;
+}
+
+/** The length a stream was marked with by `withKnownLength`, if any. */
+export function knownLength(stream: ReadableStream<unknown>): number | undefined {
+  const length = (stream as unknown as Record<symbol, unknown>)[KNOWN_LENGTH];
+  return typeof length === "number" && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}

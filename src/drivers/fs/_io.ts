@@ -1,7 +1,8 @@
+import { Buffer } from "node:buffer";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { blobStream, chunkBytes } from "../_utils.ts";
+import { blobStream, chunkBytes, withKnownLength } from "../_utils.ts";
 import { _tempName } from "./_temp.ts";
 
 const READ_CHUNK = 64 * 1024;
@@ -34,11 +35,50 @@ export async function writeAtomic(path: string, value: unknown, signal?: AbortSi
   await syncDirectory(dir);
 }
 
+/** Files up to this size are read in one call and handed out as one chunk (a 16 KiB upload is one read, not a stream). */
+const SMALL_FILE = 256 * 1024;
+
 /**
- * A byte stream over an open file, read as it is pulled; the handle closes at the end or on cancel. Default readers
- * get fresh 64 KiB chunks; BYOB readers (our S3 driver's part reader) have the file read straight into their buffer.
+ * A stream over an open file, marked with the file's size at open (fstat of the handle: with atomic writes that is
+ * the size of exactly the content this handle reads), so that an S3 upload knows its Content-Length up front.
+ * Small files are read whole in one call and the handle is closed before this returns; larger ones are read as
+ * pulled, the handle closing at the end or on cancel. `onClose` runs once the handle is (being) closed.
  */
-export function fileStream(handle: FileHandle, onClose: () => void): ReadableStream<Uint8Array> {
+export async function fileStream(handle: FileHandle, onClose: () => void): Promise<ReadableStream<Uint8Array>> {
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+  } catch (error) {
+    onClose();
+    await handle.close().catch(() => {});
+    throw error;
+  }
+  if (size > SMALL_FILE) return withKnownLength(handleStream(handle, onClose), size);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readWhole(handle, size);
+  } finally {
+    onClose();
+    await handle.close();
+  }
+  return withKnownLength(
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (bytes.byteLength > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+    }),
+    bytes.byteLength,
+  );
+}
+
+// --- internal ---
+
+/**
+ * Default readers get fresh 64 KiB chunks; BYOB readers (our S3 driver's part reader) have the file read straight into
+ * their buffer.
+ */
+function handleStream(handle: FileHandle, onClose: () => void): ReadableStream<Uint8Array> {
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -71,7 +111,19 @@ export function fileStream(handle: FileHandle, onClose: () => void): ReadableStr
   }) as ReadableStream<Uint8Array>;
 }
 
-// --- internal ---
+/** `size` bytes from the start of the file, in as few reads as the OS allows; fewer if the file ends sooner. */
+async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array> {
+  // Unpooled and not zero-filled: every byte is overwritten, and a view on Node's shared pool could be detached by a
+  // consumer transferring its buffer.
+  const bytes = Buffer.allocUnsafeSlow(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, filled);
+}
 
 async function writeValue(handle: FileHandle, value: unknown, signal?: AbortSignal): Promise<void> {
   if (typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {

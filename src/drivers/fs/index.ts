@@ -158,7 +158,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
       const handle = await open(path, "r").catch(missingAs(null));
       if (!handle) return null;
       openStreams.add(handle);
-      return fileStream(handle, () => openStreams.delete(handle));
+      return await fileStream(handle, () => openStreams.delete(handle));
     },
     async getMeta(key): Promise<StorageMeta | null> {
       const stats = await stat(await checked(key, `getMeta("${key}")`)).catch(missingAs(null));

@@ -50,7 +50,10 @@ export async function uploadParts(
   const etags: string[] = [];
   // Every part is a view from offset 0 of a buffer of partSize bytes; finished parts give their buffer back.
   const pool: Uint8Array[] = [];
-  const release = (part: Uint8Array): number => pool.push(new Uint8Array(part.buffer, 0, settings.partSize));
+  const release = (part: Uint8Array): void => {
+    // (a first part read to a known, shorter length has a smaller buffer: not reusable as a part)
+    if (part.buffer.byteLength >= settings.partSize) pool.push(new Uint8Array(part.buffer, 0, settings.partSize));
+  };
   const state: { failure?: { error: unknown } } = {};
   try {
     let bytes = first;

@@ -1,7 +1,7 @@
-import { blobStream, createError } from "../_utils.ts";
-import { s3Error, s3Request, type S3Context } from "./_request.ts";
+import { blobStream, createError, knownLength } from "../_utils.ts";
+import { s3Error, s3Request, type S3Context, type S3Error } from "./_request.ts";
 import { uploadParts } from "./_multipart.ts";
-import { createPartReader } from "./_parts.ts";
+import { createPartReader, type PartReader } from "./_parts.ts";
 import { sha256, toHex, toUploadSource } from "./_values.ts";
 
 export interface UploadSettings {
@@ -35,16 +35,27 @@ export async function putValue(ctx: S3Context, key: string, value: unknown, sett
   if (source.kind === "blob" && source.blob.size <= settings.multipartThreshold) {
     return putSingle(ctx, key, new Uint8Array(await source.blob.arrayBuffer()), settings);
   }
-  const size = source.kind === "bytes" ? source.bytes.byteLength : source.kind === "blob" ? source.blob.size : undefined;
+  const stream = source.kind === "bytes" ? bytesStream(source.bytes) : source.kind === "blob" ? blobStream(source.blob) : source.stream;
+  // Streams from our fs driver (and others marked so) say their length up front.
+  const size = source.kind === "bytes" ? source.bytes.byteLength : source.kind === "blob" ? source.blob.size : knownLength(stream);
   // A known size beyond 10,000 default parts gets bigger parts rather than a failure at part 10,001.
   const partSize = size === undefined ? settings.partSize : Math.max(settings.partSize, Math.ceil(size / MAX_PARTS));
-  const stream = source.kind === "bytes" ? bytesStream(source.bytes) : source.kind === "blob" ? blobStream(source.blob) : source.stream;
-  const reader = createPartReader(stream);
+  // Small values of known length (a small file from our fs driver is one chunk) are read as they come: no BYOB probe.
+  const reader = createPartReader(stream, { chunks: size !== undefined && size <= SMALL_VALUE });
   let first: Uint8Array;
   try {
-    first = await readFirstPart(reader, partSize);
+    if (size !== undefined && size <= settings.multipartThreshold) {
+      // Known and small: exactly `size` bytes into one buffer of that size (or the source's own chunk), one PUT.
+      first = await reader.take(size);
+      if (first.byteLength !== size || !(await reader.atEnd())) {
+        throw new Error(`the stream was marked as ${size} bytes but ${first.byteLength < size ? `ended after ${first.byteLength}` : "went on"}`);
+      }
+      return await putSingle(ctx, key, first, settings);
+    }
+    first = size === undefined ? await readFirstPart(reader, partSize) : await reader.next(new Uint8Array(Math.min(size, partSize)));
   } catch (error) {
     reader.cancel(error);
+    if ((error as S3Error)?.operation) throw error;
     throw s3Error(ctx, { operation: "PutObject", key }, `reading the value failed: ${(error as Error)?.message ?? error}`, {
       cause: error,
     });
@@ -76,20 +87,25 @@ export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, 
 
 // --- internal ---
 
-/** Most values that arrive as streams are small: probing before allocating a whole part keeps them cheap. */
-const PROBE_BYTES = 256 * 1024;
+/** Up to this known size a stream is read chunk by chunk (a BYOB read would copy a chunk it could hand over). */
+const SMALL_VALUE = 256 * 1024;
+
+/** Streams of unknown length are mostly small: their first read goes into a buffer of this size. */
+const PROBE_BYTES = 64 * 1024;
 
 /**
- * The first part of a stream. A full `partSize` buffer is only allocated once the stream proved longer than a probe:
- * zero-filling 8 MiB for every 16 KiB upload made the allocator, not the network, the limit (bench 4).
+ * The first part of a stream of unknown length. The buffer grows ×16 at a time (64 KiB, 1 MiB, …, `partSize`) only
+ * while the stream fills it, so a small value never costs a part-sized zero-filled buffer (that allocation, not the
+ * network, limited 16 KiB uploads), and a large one copies at most 1/15 of a part on its way up.
  */
-async function readFirstPart(reader: ReturnType<typeof createPartReader>, partSize: number): Promise<Uint8Array> {
-  const probeSize = Math.min(partSize, PROBE_BYTES);
-  const probe = await reader.next(new Uint8Array(probeSize));
-  if (probe.byteLength < probeSize || reader.done || probeSize === partSize) return probe;
-  const part = new Uint8Array(partSize);
-  part.set(probe);
-  return reader.next(part, probe.byteLength);
+async function readFirstPart(reader: PartReader, partSize: number): Promise<Uint8Array> {
+  let part = await reader.next(new Uint8Array(Math.min(partSize, PROBE_BYTES)));
+  while (part.byteLength < partSize && !reader.done && part.byteLength === part.buffer.byteLength) {
+    const bigger = new Uint8Array(Math.min(partSize, part.byteLength * 16));
+    bigger.set(part);
+    part = await reader.next(bigger, part.byteLength);
+  }
+  return part;
 }
 
 // Slices, not copies: the part reader copies each slice into its part buffer anyway.

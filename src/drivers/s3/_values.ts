@@ -33,7 +33,7 @@ export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
 
 export function toHex(bytes: Uint8Array): string {
   let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i]!];
   return hex;
 }
 
@@ -44,6 +44,8 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 // --- internal ---
+
+const HEX: string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 const CONTENT_TYPES: Record<string, string> = {
   json: "application/json",
