@@ -89,7 +89,7 @@ describe("drivers: s3 — small values without waste", () => {
     await storage.transfer("docs:a.bin");
     await storage.drain();
     expect((await storage.status("docs:a.bin"))?.state).toBe("remote");
-    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["PUT  16384"]);
+    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["HEAD  undefined", "PUT  16384"]); // the HEAD is the fencing check: which generation the remote holds (issue 9)
     const stored = (await s3Driver({ ...options, fetch: undefined }).getItemRaw!("docs:a.bin", {})) as Uint8Array;
     expect(stored).toEqual(value);
     await storage.dispose();
@@ -102,7 +102,7 @@ describe("drivers: s3 — small values without waste", () => {
     await storage.setItemRaw("m.bin", value);
     await storage.transfer("m.bin");
     await storage.drain();
-    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["PUT  16384"]);
+    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["HEAD  undefined", "PUT  16384"]); // the HEAD is the fencing check: which generation the remote holds (issue 9)
     expect(sent[0]!.body).toBe(value);
     await storage.dispose();
   });
