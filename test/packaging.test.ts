@@ -80,7 +80,7 @@ describe("packaging", () => {
   }, 120_000);
 
   it("the built Nitro module (dist/adapters/nitro.mjs) bundles its runtime into a Nitro app", async () => {
-    const app = await buildNitroExample(join(ROOT, "dist/adapters/nitro.mjs"));
+    const app = await buildNitroExample("nitropack 2", join(ROOT, "dist/adapters/nitro.mjs"));
     try {
       const server = await readFile(join(app.dir, ".output/server/chunks/nitro/nitro.mjs"), "utf8");
       expect(server).toContain("_mountQueuedStorage");
