@@ -15,7 +15,8 @@ export interface H3EventLike {
 export async function _h3Request(event: H3EventLike): Promise<Request> {
   if (_isWebRequest(event.req)) return event.req;
   if (!event.node) throw new TypeError("[queued-storage] [h3] not an h3 event: it has neither a web `req` (h3 2) nor `node.req` (h3 1)");
-  const h3: { toWebRequest?: (event: never) => Request } = await import("h3");
+  // Typed loosely on purpose: the `h3` installed may be either major.
+  const h3 = (await import("h3")) as unknown as { toWebRequest?: (event: never) => Request };
   if (typeof h3.toWebRequest !== "function") throw new TypeError("[queued-storage] [h3] an h3 1 event, but the `h3` module found has no `toWebRequest`");
   return h3.toWebRequest(event as never);
 }
