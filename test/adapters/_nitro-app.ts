@@ -59,11 +59,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Start `.output/server/index.mjs` on a free loopback port with `env(origin)`; resolves once it answers HTTP. */
-export async function startNitroServer(dir: string, env: (origin: string) => Record<string, string>): Promise<RunningServer> {
+/** Start `.output/server/index.mjs` (with the `node` binary given) on a free loopback port with `env(origin)`; resolves once it answers HTTP. */
+export async function startNitroServer(
+  dir: string,
+  env: (origin: string) => Record<string, string>,
+  node: string = process.execPath,
+): Promise<RunningServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [join(dir, ".output/server/index.mjs")], {
+  const child: ChildProcess = spawn(node, [join(dir, ".output/server/index.mjs")], {
     cwd: dir,
     env: { ...process.env, ...env(origin), PORT: String(port), HOST: "127.0.0.1", NITRO_HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
