@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +78,37 @@ describe("packaging", () => {
     expect(result.code, result.output).toBe(0);
     expect(result.output).toContain("Dry run complete");
   }, 120_000);
+
+  it("the packed declarations type-check in a consumer project with TypeScript 5 and 7 (skipLibCheck: false, h3 2)", async () => {
+    // The tarball as npm would install it, in a project under .tmp/ (its other imports resolve from this repository's
+    // node_modules), with `h3` being h3 2: test/fixtures/consumer/index.ts uses every subpath.
+    await mkdir(join(ROOT, ".tmp"), { recursive: true });
+    const dir = await mkdtemp(join(ROOT, ".tmp", "consumer-"));
+    try {
+      const pack = await run("npm", ["pack", "--json", "--pack-destination", dir]);
+      expect(pack.code, pack.output).toBe(0);
+      const [{ filename }] = JSON.parse(pack.output.slice(pack.output.indexOf("["), pack.output.lastIndexOf("]") + 1)) as [{ filename: string }];
+      await mkdir(join(dir, "node_modules/queued-storage"), { recursive: true });
+      const untar = await run("tar", ["xzf", join(dir, filename), "-C", join(dir, "node_modules/queued-storage"), "--strip-components=1"]);
+      expect(untar.code, untar.output).toBe(0);
+      await symlink(join(ROOT, "node_modules/h3-v2"), join(dir, "node_modules/h3"), "dir");
+      await cp(join(ROOT, "test/fixtures/consumer"), dir, { recursive: true });
+      await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
+      for (const [name, tsc] of [["TypeScript 5", "typescript/bin/tsc"], ["TypeScript 7", "typescript-7/bin/tsc"]] as const) {
+        const version = await run(process.execPath, [join(ROOT, "node_modules", tsc), "--version"]);
+        expect(version.output).toContain(name === "TypeScript 5" ? "Version 5." : "Version 7.");
+        // index.ts with skipLibCheck: false; frameworks.ts (h3 2, Hono, both Nitros' config types) with it on.
+        for (const project of ["tsconfig.json", "tsconfig.frameworks.json"]) {
+          const result = await run(process.execPath, [join(ROOT, "node_modules", tsc), "-p", join(dir, project)]);
+          // Other packages' declarations are theirs to fix: only errors in ours and in the consumer's files count.
+          const ours = result.output.split("\n").filter((l) => /error TS/.test(l) && /(node_modules\/queued-storage\/|(^|\/)(index|frameworks)\.ts\()/.test(l));
+          expect(ours, `${name} (${version.output.trim()}), ${project}:\n${result.output}`).toEqual([]);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("the built Nitro module (dist/adapters/nitro.mjs) bundles its runtime into a Nitro app", async () => {
     const app = await buildNitroExample("nitropack 2", join(ROOT, "dist/adapters/nitro.mjs"));

@@ -27,7 +27,8 @@ export interface NitroLike {
     virtual: Record<string, any>;
     plugins: string[];
     handlers: Array<{ route?: string; handler: string; method?: string }>;
-    externals?: { inline?: Array<string | RegExp> };
+    /** nitropack 2 also allows functions here: typed loosely, so its `Nitro` fits. */
+    externals?: { inline?: unknown[] };
   };
 }
 
