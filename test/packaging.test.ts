@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,9 +18,9 @@ interface Run {
   output: string;
 }
 
-function run(command: string, args: string[], timeout = 120_000, env: Record<string, string> = {}): Promise<Run> {
+function run(command: string, args: string[], timeout = 120_000, env: Record<string, string> = {}, cwd: string = ROOT): Promise<Run> {
   return new Promise((resolve) => {
-    const options = { cwd: ROOT, timeout, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1", ...env } };
+    const options = { cwd, timeout, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1", ...env } };
     execFile(command, args, options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, output: `${stdout}\n${stderr}` });
@@ -121,4 +122,31 @@ describe("packaging", () => {
       await app.remove();
     }
   }, 120_000);
+
+  // Each npm example as its README says, from a copy: `npm install` (queued-storage is `file:../..`, the repository
+  // root, built above) and its build command. The copy sits in .tmp/ inside the repository as examples/ does, so the
+  // link is rewritten to the same root by absolute path.
+  it.each([
+    { name: "nitro", command: ["npm", "run", "build"], output: ".output/server/index.mjs" },
+    { name: "nitro3", command: ["npm", "run", "build"], output: ".output/server/index.mjs" },
+    { name: "cloudflare-worker", command: ["npx", "wrangler", "deploy", "--dry-run", "--outdir", "out"], output: "out/index.js" },
+  ])("examples/$name installs from a clean copy with the package linked from the repository, and builds", async ({ name, command, output }) => {
+    await mkdir(join(ROOT, ".tmp"), { recursive: true });
+    const dir = await mkdtemp(join(ROOT, ".tmp", `example-${name}-`));
+    try {
+      await cp(join(ROOT, "examples", name), dir, { recursive: true, filter: (source) => !/[/\\](node_modules|\.output|\.nitro|\.data|\.wrangler|out)([/\\]|$)/.test(source) });
+      const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+      expect(pkg.dependencies["queued-storage"]).toBe("file:../..");
+      pkg.dependencies["queued-storage"] = `file:${ROOT}`;
+      await writeFile(join(dir, "package.json"), JSON.stringify(pkg, null, 2));
+      const install = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], 300_000, {}, dir);
+      expect(install.code, install.output).toBe(0);
+      expect(await realpath(join(dir, "node_modules/queued-storage"))).toBe(await realpath(ROOT));
+      const built = await run(command[0]!, command.slice(1), 300_000, { WRANGLER_SEND_METRICS: "false" }, dir);
+      expect(built.code, built.output).toBe(0);
+      expect(existsSync(join(dir, output)), `${output} after ${command.join(" ")}:\n${built.output}`).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
