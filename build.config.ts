@@ -16,11 +16,12 @@ const config: BuildConfig[] = defineBuildConfig({
     { input: "src/adapters/nitro/index", name: "adapters/nitro" },
     { input: "src/adapters/nitro/_runtime", name: "adapters/_nitro-runtime" },
     { input: "src/adapters/nitro/_handler", name: "adapters/_nitro-handler" },
+    { input: "src/adapters/nitro/_handler-web", name: "adapters/_nitro-handler-web" },
   ],
   declaration: "node16",
   clean: true,
   rollup: { emitCJS: false },
-  externals: ["unstorage", "@upstash/redis", "@upstash/qstash", "aws4fetch", "h3", "hono", /^nitropack(\/.*)?$/],
+  externals: ["unstorage", "@upstash/redis", "@upstash/qstash", "aws4fetch", "h3", "hono", /^nitropack(\/.*)?$/, /^nitro(\/.*)?$/],
 });
 
 export default config;

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, copyPublicAssets, createNitro, prepare } from "nitropack";
 import { freePort } from "../support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -15,14 +13,25 @@ export interface BuiltNitroApp {
   remove(): Promise<void>;
 }
 
+/** Which Nitro builds the app: nitropack 2 builds `examples/nitro`, nitro 3 builds `examples/nitro3`. */
+export type NitroMajor = "nitropack 2" | "nitro 3";
+
 /**
- * Copy `examples/nitro` to a temp directory and build it with nitropack's programmatic API (preset node-server).
- * The app names the module `"queued-storage/nitro"` as a user would; an alias points it at this repository's source
- * (or at `module`, e.g. the built `dist/adapters/nitro.mjs`).
+ * Copy the example of `major` to a temp directory under `.tmp/` (inside the repository, so the example's own imports
+ * such as `nitro/h3` resolve from this repository's node_modules) and build it with that Nitro's programmatic API
+ * (preset node-server). The app names the module `"queued-storage/nitro"` as a user would; an alias points it at this
+ * repository's source (or at `module`, e.g. the built `dist/adapters/nitro.mjs`).
  */
-export async function buildNitroExample(module: string = join(ROOT, "src/adapters/nitro/index.ts")): Promise<BuiltNitroApp> {
-  const dir = await mkdtemp(join(tmpdir(), "queued-storage-nitro-"));
-  await cp(join(ROOT, "examples/nitro"), dir, {
+export async function buildNitroExample(
+  major: NitroMajor = "nitropack 2",
+  module: string = join(ROOT, "src/adapters/nitro/index.ts"),
+): Promise<BuiltNitroApp> {
+  // The two builders have the same four functions; typed as nitropack's (the configs given here fit both).
+  const builder = (major === "nitro 3" ? await import("nitro") : await import("nitropack")) as typeof import("nitropack");
+  const { build, copyPublicAssets, createNitro, prepare } = builder;
+  await mkdir(join(ROOT, ".tmp"), { recursive: true });
+  const dir = await mkdtemp(join(ROOT, ".tmp", "nitro-"));
+  await cp(join(ROOT, major === "nitro 3" ? "examples/nitro3" : "examples/nitro"), dir, {
     recursive: true,
     filter: (source) => !/[/\\](node_modules|\.output|\.nitro|\.data)([/\\]|$)/.test(source),
   });
@@ -33,7 +42,7 @@ export async function buildNitroExample(module: string = join(ROOT, "src/adapter
     preset: "node-server",
     logLevel: 1,
     alias: { "queued-storage/nitro": module },
-  });
+  } as never);
   try {
     await prepare(nitro);
     await copyPublicAssets(nitro);
@@ -50,11 +59,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Start `.output/server/index.mjs` on a free loopback port with `env(origin)`; resolves once it answers HTTP. */
-export async function startNitroServer(dir: string, env: (origin: string) => Record<string, string>): Promise<RunningServer> {
+/** Start `.output/server/index.mjs` (with the `node` binary given) on a free loopback port with `env(origin)`; resolves once it answers HTTP. */
+export async function startNitroServer(
+  dir: string,
+  env: (origin: string) => Record<string, string>,
+  node: string = process.execPath,
+): Promise<RunningServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [join(dir, ".output/server/index.mjs")], {
+  const child: ChildProcess = spawn(node, [join(dir, ".output/server/index.mjs")], {
     cwd: dir,
     env: { ...process.env, ...env(origin), PORT: String(port), HOST: "127.0.0.1", NITRO_HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,12 +3,15 @@ import { startQStash, signQStashJwt, type QStashStandIn } from "../support/qstas
 import { requireRedis } from "../support/redis.ts";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
-import { buildNitroExample, startNitroServer, type BuiltNitroApp, type RunningServer } from "./_nitro-app.ts";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildNitroExample, startNitroServer, type BuiltNitroApp, type NitroMajor, type RunningServer } from "./_nitro-app.ts";
 
-// examples/nitro built for real (nitropack 2, preset node-server) and served from .output: an upload through a
-// route that uses useStorage("uploads"), the QStash stand-in delivering the signed job to the module's webhook,
-// the bytes read back from s3rver. All configuration reaches the built server as NITRO_QUEUED_STORAGE_* env.
-describe("adapters/nitro: the module in a built Nitro app", () => {
+// The example of each major built for real (examples/nitro with nitropack 2, examples/nitro3 with nitro 3; preset
+// node-server) and served from .output: an upload through a route that uses useStorage("uploads"), the QStash stand-in
+// delivering the signed job to the module's webhook, the bytes read back from s3rver. All configuration reaches the
+// built server as NITRO_QUEUED_STORAGE_* env.
+describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the module in a built %s app", (major) => {
   let app: BuiltNitroApp | undefined;
   let server: RunningServer | undefined;
   let s3: S3rverHandle;
@@ -18,8 +21,8 @@ describe("adapters/nitro: the module in a built Nitro app", () => {
   beforeAll(async () => {
     await requireRedis();
     [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "nitro-uploads" }), startUpstashProxy(), startQStash()]);
-    app = await buildNitroExample();
-    console.log(`[nitro] examples/nitro built in ${app.buildMs} ms`);
+    app = await buildNitroExample(major);
+    console.log(`[nitro] ${major} example built in ${app.buildMs} ms`);
   }, 180_000);
 
   afterAll(async () => {
@@ -69,6 +72,15 @@ describe("adapters/nitro: the module in a built Nitro app", () => {
     // The transfer state went through Upstash (flags: "upstash"), not the process memory.
     expect(upstash.requests.some((r) => JSON.stringify(r.commands).includes("photos:cat.jpg"))).toBe(true);
   }, 60_000);
+
+  it(`the server bundle holds only ${major === "nitro 3" ? "h3 2" : "h3 1"}: the webhook converts no event with the other major`, async () => {
+    const files = await readdir(join(app!.dir, ".output/server"), { recursive: true });
+    const code = (await Promise.all(files.filter((f) => f.endsWith(".mjs")).map((f) => readFile(join(app!.dir, ".output/server", f), "utf8")))).join("\n");
+    expect(code).toContain("_mountQueuedStorage");
+    // h3 1's request converter is what Nitro 2's webhook uses; on Nitro 3 it must not be there at all.
+    if (major === "nitro 3") expect(code).not.toMatch(/function toWebRequest\b/);
+    else expect(code).toMatch(/function toWebRequest\b/);
+  });
 
   it("the webhook refuses a delivery signed with another key (401)", async () => {
     const url = `${server!.origin}/_queued-storage/transfer`;

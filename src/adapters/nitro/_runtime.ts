@@ -1,6 +1,7 @@
-// Runs inside the built Nitro server (bundled by Nitro's rollup): mounts the queued storage from runtime config.
-import { useRuntimeConfig, useStorage } from "nitropack/runtime";
-import type { Driver } from "unstorage";
+// Runs inside the built Nitro server (bundled by Nitro): mounts the queued storage from runtime config. It imports
+// nothing from Nitro: the generated plugin hands over `useRuntimeConfig`/`useStorage` of the Nitro that builds it
+// (`nitropack/runtime` for Nitro 2, `nitro/runtime` for Nitro 3), so one file serves both majors.
+import type { Driver, Storage } from "unstorage";
 import type { TransferHandlerOptions } from "../../queues/qstash.ts";
 import { queuedDriver } from "../../core/storage.ts";
 import { transfer, transferAndDelete } from "../../tasks.ts";
@@ -15,16 +16,18 @@ export interface _NitroFactories {
   upstashFlags?: (options: { url?: string; token?: string; prefix?: string }) => FlagStore;
 }
 
-let _controls: QueuedStorageControls | undefined;
-
-/** The queued storage's runtime config, with the defaults the module wrote at build time. */
-export function _queuedStorageConfig(): QueuedStorageRuntimeConfig {
-  return useRuntimeConfig().queuedStorage as QueuedStorageRuntimeConfig;
+/** The two runtime functions of the Nitro that built the app. */
+export interface _NitroRuntime {
+  useRuntimeConfig: () => Record<string, unknown>;
+  useStorage: () => Pick<Storage, "mount">;
 }
 
+let _controls: QueuedStorageControls | undefined;
+let _config: QueuedStorageRuntimeConfig | undefined;
+
 /** Build the queued driver from runtime config and mount it at `base`. Called once by the generated plugin. */
-export function _mountQueuedStorage(factories: _NitroFactories): void {
-  const config = _queuedStorageConfig();
+export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRuntime): void {
+  const config = (_config = nitro.useRuntimeConfig().queuedStorage as QueuedStorageRuntimeConfig);
   const { driver: _local, ...localOptions } = config.local;
   const { driver: _remote, ...remoteOptions } = config.remote;
   const qstash = _withoutEmpty(config.qstash);
@@ -38,7 +41,7 @@ export function _mountQueuedStorage(factories: _NitroFactories): void {
     prefix: config.prefix || undefined,
   });
   _controls = driver.getInstance!();
-  useStorage().mount(config.base, driver);
+  nitro.useStorage().mount(config.base, driver);
 }
 
 /** The controls (`transfer`, `status`, `sync`, `handle`, …) of the mounted queued storage. */
@@ -49,6 +52,7 @@ export function _useControls(): QueuedStorageControls {
 
 /** Options of the webhook handler from runtime config. */
 export function _handlerOptions(): TransferHandlerOptions {
-  const { url, currentSigningKey, nextSigningKey } = _withoutEmpty(_queuedStorageConfig().qstash);
+  if (!_config) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
+  const { url, currentSigningKey, nextSigningKey } = _withoutEmpty(_config.qstash);
   return { url, currentSigningKey, nextSigningKey };
 }

@@ -1,5 +1,4 @@
 import { _dirOf } from "../../_node/paths.ts";
-import type { Nitro, NitroModule } from "nitropack/types";
 import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_config.ts";
 
 export type { QueuedStorageRuntimeConfig } from "./_config.ts";
@@ -16,11 +15,34 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
   upstash?: Partial<QueuedStorageRuntimeConfig["upstash"]>;
 }
 
+/**
+ * The part of a Nitro instance the module uses, common to nitropack 2 and nitro 3 (typed here, not imported, so the
+ * declarations need neither package installed).
+ */
+export interface NitroLike {
+  /** nitropack 2 sets `{ majorVersion: 2 }`; nitro 3 has none. */
+  meta?: { majorVersion?: number };
+  options: {
+    runtimeConfig: Record<string, any>;
+    virtual: Record<string, any>;
+    plugins: string[];
+    handlers: Array<{ route?: string; handler: string; method?: string }>;
+    /** nitropack 2 also allows functions here: typed loosely, so its `Nitro` fits. */
+    externals?: { inline?: unknown[] };
+  };
+}
+
+/** A Nitro module, as nitropack 2's and nitro 3's `modules` take it. */
+export interface QueuedStorageNitroModule {
+  name: string;
+  setup: (this: void, nitro: NitroLike) => void;
+}
+
 const PLUGIN_ID = "#queued-storage/plugin";
 const DEFAULT_ROUTE = "/_queued-storage/transfer";
 
 /**
- * The Nitro (nitropack 2.x) module: mounts a queued storage at `base` from `runtimeConfig.queuedStorage` (secrets come
+ * The Nitro module, for nitropack 2 (and Nuxt 3/4) and nitro 3: mounts a queued storage at `base` from `runtimeConfig.queuedStorage` (secrets come
  * from env at run time) and, with `queue: "qstash"`, registers the transfer webhook route.
  *
  * @example
@@ -32,17 +54,20 @@ const DEFAULT_ROUTE = "/_queued-storage/transfer";
  * });
  * // a route: await useStorage("uploads").setItemRaw(key, getRequestWebStream(event));
  */
-export function queuedStorage(options: QueuedStorageNitroOptions = {}): NitroModule {
+export function queuedStorage(options: QueuedStorageNitroOptions = {}): QueuedStorageNitroModule {
   return { name: "queued-storage", setup: (nitro) => _setup(nitro, options) };
 }
 
 /** The module without options, for `modules: ["queued-storage/nitro"]`: configure it in `runtimeConfig.queuedStorage`. */
-const module: NitroModule = queuedStorage();
+const module: QueuedStorageNitroModule = queuedStorage();
 export default module;
 
 // --- internal ---
 
-function _setup(nitro: Nitro, options: QueuedStorageNitroOptions): void {
+function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
+  // nitropack 2 names its major; nitro 3 runs h3 2 and exports its runtime as `nitro/runtime`.
+  const nitro3 = nitro.meta?.majorVersion !== 2;
+  const runtime = nitro3 ? "nitro/runtime" : "nitropack/runtime";
   const { route: routeOption, ...configOptions } = options;
   const defaults = _defaultRuntimeConfig();
   const given = (nitro.options.runtimeConfig.queuedStorage ?? {}) as Partial<QueuedStorageRuntimeConfig>;
@@ -60,7 +85,7 @@ function _setup(nitro: Nitro, options: QueuedStorageNitroOptions): void {
 
   const own = (file: string): string => _ownFile(file);
   const imports = [
-    `import { defineNitroPlugin } from "nitropack/runtime";`,
+    `import { defineNitroPlugin, useRuntimeConfig, useStorage } from ${JSON.stringify(runtime)};`,
     `import { _mountQueuedStorage } from ${JSON.stringify(own("adapters/_nitro-runtime"))};`,
     `import local from ${JSON.stringify(_driverImport(config.local.driver))};`,
     `import remote from ${JSON.stringify(_driverImport(config.remote.driver))};`,
@@ -73,16 +98,17 @@ function _setup(nitro: Nitro, options: QueuedStorageNitroOptions): void {
     config.flags === "upstash" ? "upstashFlags" : "",
   ].filter(Boolean);
   nitro.options.virtual[PLUGIN_ID] = `${imports.filter(Boolean).join("\n")}
-export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(", ")} }));
+export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(", ")} }, { useRuntimeConfig, useStorage }));
 `;
   nitro.options.plugins.push(PLUGIN_ID);
-  // Our runtime files import nitropack/runtime: they must be bundled, never left external in node_modules.
-  const externals = (nitro.options.externals ??= {} as Nitro["options"]["externals"]);
+  // Our runtime files share module state (the mounted controls) with the webhook: bundled, never left external.
+  const externals = (nitro.options.externals ??= {});
   externals.inline = [...(externals.inline ?? []), _ownDir()];
 
   const route = routeOption === undefined ? DEFAULT_ROUTE : routeOption;
   if (route && config.queue === "qstash") {
-    nitro.options.handlers.push({ route, method: "post", handler: own("adapters/_nitro-handler") });
+    // Nitro 3's handler reads h3 2's `event.req`; nitropack 2's converts with h3 1. Neither bundles the other h3.
+    nitro.options.handlers.push({ route, method: "post", handler: own(nitro3 ? "adapters/_nitro-handler-web" : "adapters/_nitro-handler") });
   }
 }
 
@@ -90,6 +116,7 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
 const SOURCE_FILES: Record<string, string> = {
   "adapters/_nitro-runtime": "adapters/nitro/_runtime",
   "adapters/_nitro-handler": "adapters/nitro/_handler",
+  "adapters/_nitro-handler-web": "adapters/nitro/_handler-web",
   qstash: "queues/qstash",
   upstash: "flags/upstash",
   "drivers/s3": "drivers/s3/index",

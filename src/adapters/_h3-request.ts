@@ -1,0 +1,28 @@
+/**
+ * The part of an h3 event the adapters read. h3 2 (Nitro 3) carries the web `Request` as `event.req`; h3 1 (Nitro 2,
+ * Nuxt 3/4) carries Node's request as `event.node.req` and converts with its own `toWebRequest`.
+ */
+export interface H3EventLike {
+  req?: unknown;
+  node?: unknown;
+}
+
+/**
+ * The web `Request` of an h3 event of either major. h3 2's own request is handed on as it is (never re-read or
+ * cancelled here: the framework owns it). For h3 1, `toWebRequest` comes from the `h3` the app runs, loaded on first
+ * use: a static import would fail to link under h3 2, which has no such export.
+ */
+export async function _h3Request(event: H3EventLike): Promise<Request> {
+  if (_isWebRequest(event.req)) return event.req;
+  if (!event.node) throw new TypeError("[queued-storage] [h3] not an h3 event: it has neither a web `req` (h3 2) nor `node.req` (h3 1)");
+  // Typed loosely on purpose: the `h3` installed may be either major.
+  const h3 = (await import("h3")) as unknown as { toWebRequest?: (event: never) => Request };
+  if (typeof h3.toWebRequest !== "function") throw new TypeError("[queued-storage] [h3] an h3 1 event, but the `h3` module found has no `toWebRequest`");
+  return h3.toWebRequest(event as never);
+}
+
+// Duck-typed: srvx (h3 2 on Node) hands over its own fast Request class.
+function _isWebRequest(value: unknown): value is Request {
+  const request = value as Partial<Request> | undefined;
+  return typeof request?.headers?.get === "function" && typeof request.arrayBuffer === "function" && typeof request.url === "string";
+}

@@ -1,0 +1,43 @@
+import { readFile } from "node:fs/promises";
+
+/** One ```ts block of a Markdown file. */
+export interface Snippet {
+  /** `README.md:62`: the file and the line of the opening fence. */
+  where: string;
+  code: string;
+  /** The path named by a first-line comment (`// server/api/x.ts`): the block is that file of an app or project. */
+  path?: string;
+  /** A Nitro/Nuxt server file or config: it may use their auto-imports. */
+  app: boolean;
+  /** The info string says `run`: the block is a complete program and the test executes it. */
+  run: boolean;
+  /** The first line says `// fragment`: deliberately not a program, only listed. */
+  fragment: boolean;
+}
+
+const FENCE = /^```ts(?:\s+(.*))?$/;
+const APP_PATH = /^(routes|server|api|plugins)\/|^(nitro|nuxt)\.config\.ts$/;
+
+/** Every ```ts block of `file` (path relative to the repository root), in order. */
+export async function snippetsOf(root: string, file: string): Promise<Snippet[]> {
+  const lines = (await readFile(`${root}/${file}`, "utf8")).split("\n");
+  const snippets: Snippet[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = FENCE.exec(lines[i]!);
+    if (!open) continue;
+    const start = i;
+    const body: string[] = [];
+    while (++i < lines.length && lines[i] !== "```") body.push(lines[i]!);
+    const first = body[0] ?? "";
+    const path = /^\/\/ ([\w./[\]-]+\.ts)\b/.exec(first)?.[1];
+    snippets.push({
+      where: `${file}:${start + 1}`,
+      code: body.join("\n") + "\n",
+      path,
+      app: path !== undefined && APP_PATH.test(path),
+      run: (open[1] ?? "").split(/\s+/).includes("run"),
+      fragment: /^\/\/ fragment\b/.test(first),
+    });
+  }
+  return snippets;
+}
