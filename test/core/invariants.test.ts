@@ -32,10 +32,10 @@ const STALL_OPS = Number(process.env.QS_STALL_OPS ?? 250);
 const S3_SEEDS = (process.env.QS_S3_SEEDS ?? "21,22").split(",").map(Number);
 const S3_OPS = Number(process.env.QS_S3_OPS ?? 80);
 const LEASE = 200;
-const totals = { runs: 0, ops: 0, deliveries: 0, failures: 0, stalls: 0 };
+const totals = { runs: 0, ops: 0, deliveries: 0, failures: 0, stalls: 0, refused: 0 };
 
 afterAll(() => {
-  console.log(`[invariants] ${totals.runs} runs, ${totals.ops} operations, ${totals.deliveries} job deliveries, ${totals.failures} injected remote failures, ${totals.stalls} stalls of 0.5–3 leases`);
+  console.log(`[invariants] ${totals.runs} runs, ${totals.ops} operations, ${totals.deliveries} job deliveries, ${totals.failures} injected remote failures, ${totals.stalls} stalls of 0.5–3 leases, ${totals.refused} stale S3 commits refused with 412`);
 });
 
 /** A queue the test drives: jobs wait until the test delivers them, in any order, any number of times. */
@@ -104,7 +104,9 @@ function stallingCommits(random: () => number, p: number): typeof fetch {
       totals.stalls++;
       await new Promise((r) => setTimeout(r, LEASE * (0.5 + 2.5 * random())));
     }
-    return fetch(input, init);
+    const response = await fetch(input, init);
+    if (response.status === 412) totals.refused++;
+    return response;
   }) as typeof fetch;
 }
 
@@ -150,8 +152,8 @@ const BEYOND_THE_LEASE: Profile = {
   tiers(random) {
     const localRaw = memory();
     const remoteRaw = memory();
-    const local = leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.08);
-    return { local, localRaw, remote: leaseStaller(remoteRaw, random, ["setItemRaw"], 0.1), remoteRaw };
+    const local = leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.25);
+    return { local, localRaw, remote: leaseStaller(remoteRaw, random, ["setItemRaw"], 0.3), remoteRaw };
   },
 };
 
@@ -169,9 +171,9 @@ const S3_FROZEN: Profile = {
     const connection = { endpoint: s3!.endpoint, bucket: s3!.bucket, region: s3!.region, accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey, base: run, retries: 0 };
     const localRaw = memory();
     return {
-      local: leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.05),
+      local: leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.15),
       localRaw,
-      remote: s3Driver({ ...connection, fetch: stallingCommits(random, 0.15) }),
+      remote: s3Driver({ ...connection, fetch: stallingCommits(random, 0.35) }),
       remoteRaw: s3Driver(connection),
       flags: frozen(memoryFlags()),
     };
@@ -201,6 +203,10 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
   const inFlight = new Set<Promise<unknown>>();
   let counter = 0;
 
+  // Keys with a transfer in flight. The stall profiles aim half their operations at them: overwriting, removing and
+  // delivering the newer job of a key whose upload or local delete stalls is what these profiles are for.
+  const busyKeys = new Map<string, number>();
+  const aimed = profile.leaseMs < 1000;
   const deliver = (job: TransferJob): Promise<unknown> => {
     totals.deliveries++;
     const attempt = storage.handle(job).then(
@@ -214,7 +220,13 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
         queue.pending.push(job);
       },
     );
-    const tracked = attempt.finally(() => inFlight.delete(tracked));
+    busyKeys.set(job.key, (busyKeys.get(job.key) ?? 0) + 1);
+    const tracked = attempt.finally(() => {
+      inFlight.delete(tracked);
+      const left = busyKeys.get(job.key)! - 1;
+      if (left > 0) busyKeys.set(job.key, left);
+      else busyKeys.delete(job.key);
+    });
     inFlight.add(tracked);
     return tracked;
   };
@@ -238,9 +250,13 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
 
   for (let step = 0; step < profile.ops; step++) {
     const roll = random();
-    const key = pick(keys);
+    const key = aimed && busyKeys.size > 0 && random() < 0.5 ? pick([...busyKeys.keys()]) : pick(keys);
     let op: string;
-    if (roll < 0.3) {
+    if (aimed && inFlight.size > 0 && random() < 0.1) {
+      // Time passes while transfers are in flight: leases that are not renewed lapse, stalled calls land late.
+      op = "time passes";
+      await new Promise((r) => setTimeout(r, profile.leaseMs * (0.5 + random())));
+    } else if (roll < 0.3) {
       const value = `${key}#${++counter}`;
       const kind = pick(["text", "bytes", "stream", "blob"] as const);
       op = `write(${kind}) ${key}`;
@@ -255,12 +271,13 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
       expected.set(key, null);
     } else if (roll < 0.75 && queue.pending.length > 0) {
       // Out of order: any pending job, not the oldest.
-      const index = Math.floor(random() * queue.pending.length);
+      const onBusyKey = aimed && random() < 0.5 ? queue.pending.findIndex((job) => busyKeys.has(job.key)) : -1;
+      const index = onBusyKey >= 0 ? onBusyKey : Math.floor(random() * queue.pending.length);
       const [job] = queue.pending.splice(index, 1);
       queue.delivered.push(job!);
       op = `deliver ${job!.key}@${job!.generation}`;
       const attempt = deliver(job!);
-      if (random() < 0.5) await attempt; // else it stays in flight while the next steps run
+      if (random() < (aimed ? 0.2 : 0.5)) await attempt; // else it stays in flight while the next steps run
     } else if (roll < 0.85 && queue.delivered.length > 0) {
       const job = pick(queue.delivered); // duplicate or late delivery of an already delivered job
       op = `redeliver ${job.key}@${job.generation}`;
@@ -314,7 +331,7 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
   await storage.dispose();
 }
 
-describe("invariants under random interleavings", () => {
+describe.concurrent("invariants under random interleavings", () => {
   for (const seed of SEEDS) {
     for (const task of [transfer, transferAndDelete]) {
       const flagsKind = seed % 2 === 0 ? "storage" : "memory";
