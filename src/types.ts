@@ -181,6 +181,18 @@ export interface SyncReport {
   waiting: number;
   /** Records of writes that never stored their bytes (a crash between intent and local write), dropped. */
   dropped: number;
+  /** With `verify`: `remote` keys whose remote object is not the recorded generation, queued again (counted in `queued` too). */
+  mismatched?: number;
+}
+
+/** Options of `sync()`. */
+export interface SyncOptions {
+  /**
+   * Also check every object on the remote against its record, where the remote can tell which generation it holds
+   * (the S3 driver: `x-amz-meta-generation`); costs a listing plus a state read and a HeadObject per key.
+   * @default false
+   */
+  verify?: boolean;
 }
 
 /** The controls on a queued storage. */
@@ -192,7 +204,7 @@ export interface QueuedStorageControls {
   /** The transfer status of `key`, or `null` when it has none. */
   status(key: string): Promise<TransferStatus | null>;
   /** Queue every key that is `queued`, `transferring` or `failed`, finish interrupted removals. */
-  sync(): Promise<SyncReport>;
+  sync(options?: SyncOptions): Promise<SyncReport>;
   /** Resolve when the in-process queue has nothing pending or running. */
   drain(): Promise<void>;
   /** Run one transfer job `{ key, generation }`; what a webhook or worker calls. Rejects when the attempt should be retried. */

@@ -4,6 +4,7 @@ import { _held, _toStatus } from "../flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
 import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
+import { _verifyRemote } from "./_verify.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {
@@ -37,7 +38,7 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       _assertKey(key);
       return _toStatus(await ctx.flags.get(ctx.flagKey(key)));
     },
-    async sync(): Promise<SyncReport> {
+    async sync(options): Promise<SyncReport> {
       const report: SyncReport = { queued: 0, removed: 0, waiting: 0, dropped: 0 };
       const jobs: TransferJob[] = [];
       const prefix = ctx.options.prefix ? `${ctx.options.prefix}:` : "";
@@ -59,6 +60,11 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
           const current = record.state === "failed" || record.state === "local" ? await ctx.flags.requeue(flagKey) : record;
           if (current) jobs.push({ key, generation: current.generation });
         }
+      }
+      if (options?.verify) {
+        const mismatched = await _verifyRemote(ctx, remote);
+        report.mismatched = mismatched.length;
+        jobs.push(...mismatched);
       }
       if (jobs.length > 0) {
         if (ctx.queue.enqueueMany) await ctx.queue.enqueueMany(jobs);

@@ -123,3 +123,35 @@ describe("fenced transfers on the S3 driver (issue 9)", () => {
     }
   }
 });
+
+describe("sync({ verify: true }) on the S3 driver (issue 9)", () => {
+  it("finds remote keys whose object is not the recorded generation: re-uploads from the local copy, or fails naming both", async () => {
+    const connection = { endpoint: server.endpoint, bucket: server.bucket, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, base: "verify" };
+    const direct = s3Driver(connection);
+    const flags = memoryFlags();
+    const kept = createQueuedStorage({ local: memory(), remote: s3Driver(connection), flags, prefix: "kept" });
+    await kept.setItem("a", "a1");
+    await kept.setItem("b", "b1");
+    await kept.drain();
+    expect(await kept.sync({ verify: true })).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0, mismatched: 0 });
+    // Object "a" is replaced behind our back (no generation, as a stale or foreign writer would leave it).
+    await direct.setItem!("a", "foreign", {});
+    expect(await kept.sync({ verify: true })).toEqual({ queued: 1, removed: 0, waiting: 0, dropped: 0, mismatched: 1 });
+    await kept.drain();
+    expect(await direct.getItem!("a", {})).toBe("a1");
+    expect(await direct.getMeta!("a", {})).toMatchObject({ generation: String((await kept.status("a"))!.generation) });
+    expect(await kept.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0 }); // without verify: not looked at
+
+    const failed: string[] = [];
+    const moved = createQueuedStorage({ local: memory(), remote: s3Driver(connection), flags, task: transferAndDelete, leaseMs: LEASE, onFailed: (e) => void failed.push(e.error) });
+    await moved.setItem("c", "c1");
+    await moved.drain();
+    const { generation } = (await moved.status("c"))!;
+    await direct.setItem!("c", "foreign", { meta: { generation: "42" } });
+    expect((await moved.sync({ verify: true })).mismatched).toBe(1);
+    await moved.drain();
+    expect(await moved.status("c")).toMatchObject({ state: "failed" });
+    expect(failed).toEqual([expect.stringContaining(`the local copy of generation ${generation} is missing and the remote holds generation 42`)]);
+    await Promise.all([kept.dispose(), moved.dispose()]);
+  });
+});
