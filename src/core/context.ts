@@ -18,8 +18,13 @@ export interface _Context {
   tiers(): Promise<_Tiers>;
   /** The state-store key of a storage key (the storage's `prefix` applied). */
   flagKey(key: string): string;
-  /** Aborted on dispose; its signal is handed to tasks. */
+  /** Aborted on dispose. */
   abort: AbortController;
+  /**
+   * Set on dispose. Jobs poll this plain flag rather than `abort.signal`: on Cloudflare Workers a signal made in one
+   * request must not even be read from another ("Cannot perform I/O on behalf of a different request").
+   */
+  disposed: boolean;
   /** Whether `tiers()` was ever called, so dispose does not import drivers only to dispose them. */
   tiersResolved(): boolean;
 }
@@ -58,6 +63,7 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     queue: resolved.queue,
     task: resolved.task,
     abort,
+    disposed: false,
     tiersResolved: () => tiers !== undefined,
     flagKey: (key) => (prefix ? `${prefix}:${key}` : key),
     tiers: () =>

@@ -3,7 +3,7 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _held } from "../flags/_transitions.ts";
 import { _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
-import { _keepLease } from "./_lease.ts";
+import { _keepLease, type _Lease } from "./_lease.ts";
 import { _pollWhile } from "./_poll.ts";
 import type { TransferJob, TransferOutcome } from "../types.ts";
 
@@ -23,12 +23,13 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
 
   const tiers = await ctx.tiers();
   // The lease is renewed by its token while the task runs, and on through the local delete of transferAndDelete.
-  const lease = _keepLease(ctx, key, flagKey, token, claimedAt);
+  let lease: _Lease | undefined;
   let done: unknown;
   try {
+    lease = _keepLease(ctx, key, flagKey, token, claimedAt);
     done = await ctx.task.run({ key, generation, local: tiers.localStorage, remote: tiers.remoteStorage, signal: lease.signal });
   } catch (cause) {
-    lease.stop();
+    lease?.stop();
     return _failedAttempt(ctx, job, token, cause);
   }
 
