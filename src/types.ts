@@ -135,7 +135,7 @@ export interface TaskContext {
   generation: number;
   local: Storage;
   remote: Storage;
-  /** Aborted when the storage is disposed. */
+  /** Aborted when the transfer lost its lease (another may hold the key now) or the storage was disposed. */
   signal: AbortSignal;
 }
 

@@ -199,7 +199,6 @@ async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<
 
 async function _dispose(ctx: _Context): Promise<void> {
   ctx.disposed = true;
-  ctx.abort.abort();
   await ctx.queue.dispose?.();
   await ctx.flags.dispose?.();
   if (!ctx.tiersResolved()) return;
