@@ -105,6 +105,25 @@ describe("fenced transfers on a generic unstorage remote (issue 9)", () => {
   });
 });
 
+describe("nothing accepted on faith (issue 9)", () => {
+  it("transfer(key) of a remote key whose local copy was deleted leaves it remote instead of failing it", async () => {
+    const local = memory();
+    const remote = memory();
+    const failed: FailedEvent[] = [];
+    const storage = createQueuedStorage({ local, remote, task: transferAndDelete, onFailed: (event) => void failed.push(event) });
+    await storage.setItem("k", "v1");
+    await storage.drain();
+    const before = await storage.status("k");
+    expect(before).toMatchObject({ state: "remote" });
+    expect(await storage.transfer("k")).toEqual(before);
+    await storage.drain();
+    expect(await storage.status("k")).toEqual(before);
+    expect(await readBack(remote, "k")).toBe("v1");
+    expect(failed).toEqual([]);
+    await storage.dispose();
+  });
+});
+
 describe("two instances sharing upstashFlags (issue 9)", () => {
   let proxy: UpstashProxy | undefined;
   const prefix = randomPrefix("fencing");
