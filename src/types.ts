@@ -241,7 +241,12 @@ export interface QueuedStorageOptions {
   retries?: number;
   /** Base delay in ms of the exponential retry backoff, for queues that do not set their own. Default: `1000`. */
   retryDelay?: number;
-  /** How long (ms) a transfer holds its key before another may take over; renewed while the transfer runs. Default: `60_000`. */
+  /**
+   * How long (ms) a transfer holds its key before another may take over. The lease belongs to the transfer (its
+   * token): renewed every third of it while the upload and the local delete after it run, newer writes notwithstanding.
+   * Keep it well above the longest pause a process may take (GC, suspended VM); remotes with conditional writes (the
+   * S3 driver) refuse late commits even then. Default: `60_000`.
+   */
   leaseMs?: number;
   /** Called once per generation that reached the remote. Errors thrown here are logged, not retried. */
   onTransferred?: (event: TransferredEvent) => void | Promise<void>;
