@@ -67,7 +67,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
     // Only while the key is ours: a transfer of this generation that took over our lapsed lease deletes it itself.
     if (settled.record.lease === token) {
       try {
-        await tiers.local.removeItem?.(key, {});
+        if (await _stillEvicting(ctx, flagKey, token, generation, lease)) await tiers.local.removeItem?.(key, {});
       } finally {
         lease.stop();
         await ctx.flags.evicted(flagKey, token);
@@ -126,6 +126,17 @@ async function _failedAttempt(ctx: _Context, job: TransferJob, token: string, ca
     cause,
     retryable: failure?.retryable !== false,
   });
+}
+
+/**
+ * Whether the local delete may still run. While our lease is surely live (renewed in time), writers wait for it. When
+ * it may have lapsed (this process stalled: event-loop lag, a pause), a writer may have begun and written new bytes:
+ * one more renewal tells, atomically, whether the eviction is still ours and no newer generation began.
+ */
+async function _stillEvicting(ctx: _Context, flagKey: string, token: string, generation: number, lease: _Lease): Promise<boolean> {
+  if (!lease.lost()) return true;
+  const record = await ctx.flags.renew(flagKey, token, ctx.options.leaseMs).catch(() => null);
+  return record?.generation === generation;
 }
 
 /**

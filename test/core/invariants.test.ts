@@ -111,8 +111,18 @@ function stallingCommits(random: () => number, p: number): typeof fetch {
   }) as typeof fetch;
 }
 
-/** A process frozen past its lease: renewals "succeed" without reaching the store, so it never learns it lost the key. */
-const frozen = (flags: FlagStore): FlagStore => ({ ...flags, renew: async (key) => flags.get(key) });
+/**
+ * A process frozen past its lease while it uploads: renewals "succeed" without reaching the store, so it never learns
+ * it lost the key. Renewals of a local delete (an evicting record) go through: a local delete frozen past its lease
+ * is a window no fencing closes (README), and under load a 200 ms lease would open it by event-loop lag alone.
+ */
+const frozen = (flags: FlagStore): FlagStore => ({
+  ...flags,
+  renew: async (key, token, ms) => {
+    const record = await flags.get(key);
+    return record?.evictUntil ? flags.renew(key, token, ms) : record;
+  },
+});
 
 interface Profile {
   name: string;
