@@ -25,10 +25,9 @@ export function defineTask(
   return { name: definition.name, run: definition.run, deleteLocal: definition.deleteLocal === true };
 }
 
-/** @internal Error codes the transfer runner acts on. */
-export const _LOCAL_MISSING = "LOCAL_COPY_MISSING";
-/** @internal */
+/** @internal The remote holds a newer generation than the job's: the transfer runner ends the job as stale. */
 export const _STALE_REMOTE = "REMOTE_HOLDS_NEWER";
+const _LOCAL_MISSING = "LOCAL_COPY_MISSING";
 
 /**
  * Options our S3 driver honours on `setItemRaw`/`setItem` (other drivers ignore them): a conditional commit

@@ -149,7 +149,7 @@ export interface TaskContext {
   kind?: ValueKind;
   local: Storage;
   remote: Storage;
-  /** Aborted when the storage is disposed. */
+  /** Aborted when the transfer lost its lease (another may hold the key now) or the storage was disposed. */
   signal: AbortSignal;
 }
 
@@ -195,6 +195,18 @@ export interface SyncReport {
   waiting: number;
   /** Records of writes that never stored their bytes (a crash between intent and local write), dropped. */
   dropped: number;
+  /** With `verify`: `remote` keys whose remote object is not the recorded generation, queued again (counted in `queued` too). */
+  mismatched?: number;
+}
+
+/** Options of `sync()`. */
+export interface SyncOptions {
+  /**
+   * Also check every object on the remote against its record, where the remote can tell which generation it holds
+   * (the S3 driver: `x-amz-meta-generation`); costs a listing plus a state read and a HeadObject per key.
+   * @default false
+   */
+  verify?: boolean;
 }
 
 /** The controls on a queued storage. */
@@ -206,7 +218,7 @@ export interface QueuedStorageControls {
   /** The transfer status of `key`, or `null` when it has none. */
   status(key: string): Promise<TransferStatus | null>;
   /** Queue every key that is `queued`, `transferring` or `failed`, finish interrupted removals. */
-  sync(): Promise<SyncReport>;
+  sync(options?: SyncOptions): Promise<SyncReport>;
   /** Resolve when the in-process queue has nothing pending or running. */
   drain(): Promise<void>;
   /** Run one transfer job `{ key, generation }`; what a webhook or worker calls. Rejects when the attempt should be retried. */
@@ -243,7 +255,12 @@ export interface QueuedStorageOptions {
   retries?: number;
   /** Base delay in ms of the exponential retry backoff, for queues that do not set their own. Default: `1000`. */
   retryDelay?: number;
-  /** How long (ms) a transfer holds its key before another may take over; renewed while the transfer runs. Default: `60_000`. */
+  /**
+   * How long (ms) a transfer holds its key before another may take over. The lease belongs to the transfer (its
+   * token): renewed every third of it while the upload and the local delete after it run, newer writes notwithstanding.
+   * Keep it well above the longest pause a process may take (GC, suspended VM); remotes with conditional writes (the
+   * S3 driver) refuse late commits even then. Default: `60_000`.
+   */
   leaseMs?: number;
   /** Called once per generation that reached the remote. Errors thrown here are logged, not retried. */
   onTransferred?: (event: TransferredEvent) => void | Promise<void>;

@@ -102,20 +102,28 @@ describe("tasks", () => {
     expect(await storage.status("k")).toMatchObject({ state: "failed" });
   });
 
-  it("a write whose bytes never arrived is busy while it may still be storing them, then dropped as a ghost, never failed", async () => {
+  it("a vanished local copy with nothing on the remote fails at once, naming the generation; it is not taken for a ghost", async () => {
     const local = memory();
-    const remote = memory();
-    const flags = memoryFlags();
-    const failed: unknown[] = [];
-    const options = { local, remote, flags, delayed: true, queue: quickQueue(), onFailed: (e: unknown) => void failed.push(e) };
-    storage = createQueuedStorage({ ...options, leaseMs: 60_000 });
+    storage = createQueuedStorage({ local, remote: memory(), delayed: true, queue: quickQueue() });
     await storage.setItem("k", "v");
-    await local.removeItem!("k", {}); // as if the process had died between intent and local write
-    expect(await storage.transferNow("k")).toBe("busy");
-    expect(await storage.status("k")).toMatchObject({ state: "queued" });
+    const { generation } = (await storage.status("k"))!;
+    await local.removeItem!("k", {});
+    await expect(storage.transferNow("k")).rejects.toThrow(new RegExp(`local copy of generation ${generation} is missing and the remote holds nothing`));
+    expect(await storage.status("k")).toMatchObject({ state: "failed" });
+  });
+
+  it("sync() leaves a record whose write may still be running, and drops it as a ghost once older than a lease, never failed", async () => {
+    const local = memory();
+    const failed: unknown[] = [];
+    const options = { local, remote: memory(), flags: memoryFlags(), queue: quickQueue(), onFailed: (e: unknown) => void failed.push(e) };
+    storage = createQueuedStorage({ ...options, leaseMs: 60_000 });
+    const { record } = await options.flags.begin("k", { delayed: false }); // intent recorded; the bytes never come
+    expect(await storage.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0 });
+    expect(await storage.status("k")).toMatchObject({ state: "queued", generation: record.generation });
     const later = createQueuedStorage({ ...options, leaseMs: 20 });
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await later.transferNow("k")).toBe("stale");
+    await new Promise((resolve) => setTimeout(resolve, 60)); // older than that lease: no write of it can still be running
+    expect(await later.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 1 });
+    await later.drain();
     expect(await later.status("k")).toBeNull();
     expect(await later.getKeys()).toEqual([]);
     expect(failed).toEqual([]);

@@ -3,7 +3,7 @@ import type { _Context } from "./context.ts";
 
 /** A transfer's hold on its key: renewed by its token for as long as the upload or local delete runs. */
 export interface _Lease {
-  /** Handed to the task: aborted when the storage is disposed or the lease is lost. */
+  /** Handed to the task: aborted when the lease is lost, or (at the next renewal) when the storage was disposed. */
   signal: AbortSignal;
   /** Whether the lease may have lapsed: another transfer of the key could have run meanwhile. */
   lost(): boolean;
@@ -25,10 +25,15 @@ export function _keepLease(ctx: _Context, key: string, flagKey: string, token: s
     lost = true;
     controller.abort(_error(`transfer of "${key}" lost its lease (${why}); another transfer may hold the key now`, { key, retryable: true }));
   };
-  const onDispose = (): void => controller.abort(ctx.abort.signal.reason);
-  if (ctx.abort.signal.aborted) onDispose();
-  else ctx.abort.signal.addEventListener("abort", onDispose, { once: true });
+  // The storage's dispose is polled through a plain flag, never its AbortSignal: on Cloudflare Workers that signal may
+  // belong to another request, whose I/O objects this one must not touch, not even to read `aborted`.
+  const disposed = (): boolean => {
+    if (ctx.disposed && !controller.signal.aborted) controller.abort(_error("the storage was disposed", { key }));
+    return ctx.disposed;
+  };
+  disposed();
   const timer = setInterval(() => {
+    if (disposed()) return;
     if (Date.now() >= until) return lose(`not renewed within ${leaseMs} ms`);
     const sentAt = Date.now();
     ctx.flags.renew(flagKey, token, leaseMs).then(
@@ -39,9 +44,6 @@ export function _keepLease(ctx: _Context, key: string, flagKey: string, token: s
   return {
     signal: controller.signal,
     lost: () => lost || Date.now() >= until,
-    stop() {
-      clearInterval(timer);
-      ctx.abort.signal.removeEventListener("abort", onDispose);
-    },
+    stop: () => clearInterval(timer),
   };
 }

@@ -18,8 +18,11 @@ export interface _Context {
   tiers(): Promise<_Tiers>;
   /** The state-store key of a storage key (the storage's `prefix` applied). */
   flagKey(key: string): string;
-  /** Aborted on dispose; its signal is handed to tasks. */
-  abort: AbortController;
+  /**
+   * Set on dispose. Running jobs poll this plain flag (and abort their task's signal): a shared AbortSignal would not
+   * do, as on Cloudflare Workers a signal made in one request must not even be read from another.
+   */
+  disposed: boolean;
   /** Whether `tiers()` was ever called, so dispose does not import drivers only to dispose them. */
   tiersResolved(): boolean;
 }
@@ -34,7 +37,6 @@ export interface _Tiers {
 
 /** Apply the defaults, check the plug-in options, and resolve the tiers lazily (driver specs import on first use). */
 export function _createContext(options: QueuedStorageOptions): _Context {
-  const abort = new AbortController();
   let tiers: Promise<_Tiers> | undefined;
   const prefix = options.prefix ? _normalizeKey(options.prefix) : "";
   const resolved = {
@@ -57,7 +59,7 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     flags: resolved.flags,
     queue: resolved.queue,
     task: resolved.task,
-    abort,
+    disposed: false,
     tiersResolved: () => tiers !== undefined,
     flagKey: (key) => (prefix ? `${prefix}:${key}` : key),
     tiers: () =>

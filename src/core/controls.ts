@@ -4,6 +4,7 @@ import { _held, _toStatus } from "../flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
 import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
+import { _verifyRemote } from "./_verify.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {
@@ -37,7 +38,7 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       _assertKey(key);
       return _toStatus(await ctx.flags.get(ctx.flagKey(key)));
     },
-    async sync(): Promise<SyncReport> {
+    async sync(options): Promise<SyncReport> {
       const report: SyncReport = { queued: 0, removed: 0, waiting: 0, dropped: 0 };
       const jobs: TransferJob[] = [];
       const prefix = ctx.options.prefix ? `${ctx.options.prefix}:` : "";
@@ -50,15 +51,25 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
           if (_held(record, now())) continue;
           await Promise.all([local.removeItem?.(key, {}), remote.removeItem?.(key, {})]);
           if (await ctx.flags.forget(flagKey, record.generation)) report.removed++;
-        } else if (record.state === "local" && ctx.options.delayed) {
-          report.waiting++;
-        } else if (await _isGhost(ctx, key, record, local, remote)) {
+          continue;
+        }
+        const bytes = await _whereBytes(ctx, key, record, local, remote);
+        if (bytes === "ghost") {
           // Intent without bytes, left by a crash between intent and local write: the key was never stored.
           if (await ctx.flags.rollback(flagKey, record.generation, null)) report.dropped++;
+        } else if (bytes === "writing") {
+          // Its write may still be storing the bytes (its own enqueue follows): a later sync() looks again.
+        } else if (record.state === "local" && ctx.options.delayed) {
+          report.waiting++;
         } else {
           const current = record.state === "failed" || record.state === "local" ? await ctx.flags.requeue(flagKey) : record;
           if (current) jobs.push({ key, generation: current.generation });
         }
+      }
+      if (options?.verify) {
+        const mismatched = await _verifyRemote(ctx, remote);
+        report.mismatched = mismatched.length;
+        jobs.push(...mismatched);
       }
       if (jobs.length > 0) {
         if (ctx.queue.enqueueMany) await ctx.queue.enqueueMany(jobs);
@@ -80,12 +91,20 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
 }
 
 /**
- * A record whose write began longer than a lease ago (no write still in progress), that no transfer holds, with no
- * local copy and nothing on the remote: an intent whose bytes were never stored. Costs a local (and remote) lookup per
- * such record, only in `sync()`.
+ * Where the bytes of a record that no transfer holds are. `"ghost"`: no local copy, nothing on the remote, and its
+ * write began more than a lease ago (no write still running), so its intent was recorded but its bytes never stored.
+ * `"writing"`: no local copy yet, but its write began less than a lease ago. Costs a local lookup per such record (and
+ * a remote one when the local copy is missing), only in `sync()`.
  */
-async function _isGhost(ctx: _Context, key: string, record: FlagRecord, local: Driver, remote: Driver): Promise<boolean> {
+async function _whereBytes(
+  ctx: _Context,
+  key: string,
+  record: FlagRecord,
+  local: Driver,
+  remote: Driver,
+): Promise<"ghost" | "writing" | "stored"> {
   const now = Date.now();
-  if (_held(record, now) || now - record.generation / 1000 < ctx.options.leaseMs) return false;
-  return !(await local.hasItem(key, {})) && !(await remote.hasItem(key, {}));
+  if (_held(record, now) || record.state === "transferring" || (await local.hasItem(key, {}))) return "stored";
+  if (now - record.generation / 1000 < ctx.options.leaseMs) return record.attempts === 0 ? "writing" : "stored";
+  return (await remote.hasItem(key, {})) ? "stored" : "ghost";
 }

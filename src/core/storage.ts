@@ -217,7 +217,7 @@ async function _clearTierOnce(driver: Driver, base: string, opts: unknown): Prom
 }
 
 async function _dispose(ctx: _Context): Promise<void> {
-  ctx.abort.abort();
+  ctx.disposed = true;
   await ctx.queue.dispose?.();
   await ctx.flags.dispose?.();
   if (!ctx.tiersResolved()) return;

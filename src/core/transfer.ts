@@ -1,9 +1,9 @@
 import type { Driver } from "unstorage";
 import { _error, _messageOf } from "../_errors.ts";
 import { _held } from "../flags/_transitions.ts";
-import { _LOCAL_MISSING, _STALE_REMOTE } from "../tasks.ts";
+import { _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
-import { _keepLease } from "./_lease.ts";
+import { _keepLease, type _Lease } from "./_lease.ts";
 import { _pollWhile } from "./_poll.ts";
 import type { TransferJob, TransferOutcome } from "../types.ts";
 
@@ -23,9 +23,10 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
 
   const tiers = await ctx.tiers();
   // The lease is renewed by its token while the task runs, and on through the local delete of transferAndDelete.
-  const lease = _keepLease(ctx, key, flagKey, token, claimedAt);
+  let lease: _Lease | undefined;
   let done: unknown;
   try {
+    lease = _keepLease(ctx, key, flagKey, token, claimedAt);
     done = await ctx.task.run({
       key,
       generation,
@@ -35,7 +36,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
       signal: lease.signal,
     });
   } catch (cause) {
-    lease.stop();
+    lease?.stop();
     return _failedAttempt(ctx, job, token, cause);
   }
 
@@ -73,7 +74,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
     // Only while the key is ours: a transfer of this generation that took over our lapsed lease deletes it itself.
     if (settled.record.lease === token) {
       try {
-        await tiers.local.removeItem?.(key, {});
+        if (await _stillEvicting(ctx, flagKey, token, generation, lease)) await tiers.local.removeItem?.(key, {});
       } finally {
         lease.stop();
         await ctx.flags.evicted(flagKey, token);
@@ -111,33 +112,19 @@ export async function _failJob(ctx: _Context, job: TransferJob, reason: unknown)
 
 /**
  * A task threw. A fenced remote refusing a stale commit (412) or holding a newer generation ends a stale job quietly;
- * a missing local copy of a write that never stored its bytes (a ghost) is dropped; anything else is recorded and
- * rethrown for the queue to retry (or not, `retryable: false`).
+ * anything else is recorded and rethrown for the queue to retry (or not, `retryable: false`, such as a missing local
+ * copy: a job is only queued once its local write finished, so that copy vanished; ghosts are `sync()`'s business).
  */
 async function _failedAttempt(ctx: _Context, job: TransferJob, token: string, cause: unknown): Promise<TransferOutcome> {
   const { key, generation } = job;
   const flagKey = ctx.flagKey(key);
-  const failure = cause as { status?: number; code?: string; retryable?: boolean; remoteGeneration?: number | null };
+  const failure = cause as { status?: number; code?: string; retryable?: boolean };
   if (failure?.status === 412 || failure?.code === _STALE_REMOTE) {
     // Another commit reached the remote first. Our generation is stale: done. Still current: the retry finds the
     // remote's generation (the same one: accepted; an older one: uploaded again over it).
     const record = await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
     if (!record || record.generation !== generation || record.state === "removed") return "stale";
     throw _error(`task "${ctx.task.name}" failed for "${key}": ${_messageOf(cause)}`, { key, cause, retryable: true });
-  }
-  if (failure?.code === _LOCAL_MISSING) {
-    // The job of a write whose local put has not finished (sync() or transfer(key) queued it): not a ghost yet.
-    if (Date.now() - generation / 1000 < ctx.options.leaseMs) {
-      await ctx.flags.release(flagKey, generation, token, {});
-      return "busy";
-    }
-    // Intent without bytes (the process died between intent and local write) and nothing on the remote: the key
-    // was never stored. Drop the record, by generation, so that nothing is listed, re-queued or reported failed.
-    if (failure.remoteGeneration === null) {
-      await ctx.flags.release(flagKey, generation, token, {});
-      await ctx.flags.rollback(flagKey, generation, null);
-      return "stale";
-    }
   }
   // The queue decides when the key is `failed` (it calls `fail(job)`), so this only records the error.
   await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
@@ -146,6 +133,17 @@ async function _failedAttempt(ctx: _Context, job: TransferJob, token: string, ca
     cause,
     retryable: failure?.retryable !== false,
   });
+}
+
+/**
+ * Whether the local delete may still run. While our lease is surely live (renewed in time), writers wait for it. When
+ * it may have lapsed (this process stalled: event-loop lag, a pause), a writer may have begun and written new bytes:
+ * one more renewal tells, atomically, whether the eviction is still ours and no newer generation began.
+ */
+async function _stillEvicting(ctx: _Context, flagKey: string, token: string, generation: number, lease: _Lease): Promise<boolean> {
+  if (!lease.lost()) return true;
+  const record = await ctx.flags.renew(flagKey, token, ctx.options.leaseMs).catch(() => null);
+  return record?.generation === generation;
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fsDriver from "../../src/drivers/fs/index.ts";
 import { afterAll, describe, expect, it } from "vitest";
-import { createQueuedStorage, memoryQueue, storageFlags } from "../../src/index.ts";
+import { createQueuedStorage, memoryQueue, storageFlags, type FailedEvent } from "../../src/index.ts";
 
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -77,8 +77,12 @@ describe("crash recovery", () => {
     };
     // Before recovery every acknowledged write is already readable.
     for (const [key, value] of acked) await atLeastAcked(key, value);
+    // A write killed between its intent and its local write left a ghost; sync() drops those once older than a lease
+    // (younger ones could be writes still running): let every record age past it first.
+    const newest = Math.max(...interrupted.map(([, record]) => record.generation / 1000));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, newest + 1500 + 50 - Date.now())));
     const report = await storage.sync();
-    expect(report.queued).toBe(interrupted.length);
+    expect(report.queued + report.dropped).toBe(interrupted.length);
     await storage.drain();
     for (const [key, value] of acked) {
       const got = await atLeastAcked(key, value);
@@ -86,6 +90,70 @@ describe("crash recovery", () => {
       expect(await remote.getItem(key, {})).toBe(got);
     }
     expect(await flags.pending()).toEqual([]);
+    await storage.dispose();
+  }, 60_000);
+});
+
+/** Run the ghost child until the local write of "ghost" has begun; SIGKILL it then. Resolves to the acknowledged keys. */
+function killBetweenIntentAndWrite(dir: string): Promise<string[]> {
+  const acked: string[] = [];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "jiti/register", "test/support/ghost-child.ts", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    let buffer = "";
+    let stderr = "";
+    let killed = false;
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stdout.on("data", (chunk) => {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        const event = JSON.parse(line) as { acked?: string; putting?: string };
+        if (event.acked) acked.push(event.acked);
+        if (event.putting && !killed) {
+          killed = true;
+          child.kill("SIGKILL");
+        }
+      }
+    });
+    child.on("exit", (code, signal) => {
+      if (signal === "SIGKILL" && killed) resolve(acked);
+      else reject(new Error(`ghost child exited with ${code} before it was killed (acks: ${acked.length}): ${stderr}`));
+    });
+  });
+}
+
+describe("crash between a write's intent and its local write", () => {
+  it("leaves a ghost record that sync() recognises and drops: nothing re-queued, failed or reported", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "qs-ghost-"));
+    dirs.push(dir);
+    const acked = await killBetweenIntentAndWrite(dir);
+    expect(acked).toEqual(["a", "b"]);
+    const flags = storageFlags(fsDriver({ base: `${dir}/state` }));
+    // The kill landed where it should: the intent of "ghost" is recorded, its bytes are nowhere.
+    const ghost = (await flags.pending()).find(([key]) => key === "ghost")?.[1];
+    expect(ghost).toMatchObject({ state: "queued", attempts: 0 });
+    expect(await fsDriver({ base: `${dir}/local` }).hasItem("ghost", {})).toBe(false);
+
+    const failed: FailedEvent[] = [];
+    const leaseMs = 200;
+    const storage = createQueuedStorage({
+      local: fsDriver({ base: `${dir}/local` }),
+      remote: fsDriver({ base: `${dir}/remote` }),
+      flags,
+      leaseMs,
+      onFailed: (event) => void failed.push(event),
+    });
+    // A record younger than a lease may still be a write in progress: let the ghost age past that first.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, ghost!.generation / 1000 + leaseMs + 50 - Date.now())));
+    expect(await storage.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 1 });
+    await storage.drain();
+    expect(await storage.status("ghost")).toBeNull();
+    expect(await storage.getItem("ghost")).toBeNull();
+    expect((await storage.getKeys()).sort()).toEqual(["a", "b"]);
+    expect(await storage.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0 });
+    expect(failed).toEqual([]);
+    for (const key of acked) expect(await storage.status(key)).toMatchObject({ state: "remote" });
     await storage.dispose();
   }, 60_000);
 });

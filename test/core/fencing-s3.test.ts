@@ -79,6 +79,32 @@ async function scenario(task: Task, commit: Commit, mode: "renewing" | "frozen")
   return stall.answers;
 }
 
+describe("a transfer that loses its lease (issue 9)", () => {
+  it("aborts its upload through the task's signal before the commit: nothing reaches the bucket, the job is retried", async () => {
+    const stall = stallingFetch("PutObject", STALL);
+    const connection = { endpoint: server.endpoint, bucket: server.bucket, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, base: "lost-lease" };
+    const flags = memoryFlags();
+    let taken = false;
+    // The store answers that the lease is no longer ours (another instance took it over after a network partition).
+    const losing: FlagStore = { ...flags, renew: async (key, token, ms) => (taken ? null : flags.renew(key, token, ms)) };
+    const storage = createQueuedStorage({ local: memory(), remote: s3Driver({ ...connection, retries: 0, fetch: stall.fetch }), flags: losing, leaseMs: LEASE, delayed: true });
+    await storage.setItem("k", "v1");
+    const { generation } = (await storage.status("k"))!;
+    const attempt = storage.handle({ key: "k", generation }).then(() => undefined, (error: unknown) => error);
+    await stall.started;
+    taken = true;
+    expect(await attempt).toMatchObject({ retryable: true, message: expect.stringMatching(/lost its lease \(taken over or released\)/) });
+    // The held PutObject was never sent: fetch saw an aborted signal.
+    expect(stall.answers.filter((a) => a.operation === "PutObject")).toEqual([]);
+    expect(await s3Driver(connection).hasItem("k", {})).toBe(false);
+    expect(await storage.status("k")).toMatchObject({ state: "queued", error: expect.stringMatching(/lost its lease/) });
+    taken = false;
+    expect(await storage.handle({ key: "k", generation })).toBe("transferred");
+    expect(await s3Driver(connection).getItem!("k", {})).toBe("v1");
+    await storage.dispose();
+  });
+});
+
 describe("fenced transfers on the S3 driver (issue 9)", () => {
   for (const task of [transfer, transferAndDelete]) {
     it(`${task.name}: a first PutObject stalled past the lease, lease renewed by its token: v2 waits for it, then wins`, async () => {
@@ -96,4 +122,36 @@ describe("fenced transfers on the S3 driver (issue 9)", () => {
       }, 60_000);
     }
   }
+});
+
+describe("sync({ verify: true }) on the S3 driver (issue 9)", () => {
+  it("finds remote keys whose object is not the recorded generation: re-uploads from the local copy, or fails naming both", async () => {
+    const connection = { endpoint: server.endpoint, bucket: server.bucket, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, base: "verify" };
+    const direct = s3Driver(connection);
+    const flags = memoryFlags();
+    const kept = createQueuedStorage({ local: memory(), remote: s3Driver(connection), flags, prefix: "kept" });
+    await kept.setItem("a", "a1");
+    await kept.setItem("b", "b1");
+    await kept.drain();
+    expect(await kept.sync({ verify: true })).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0, mismatched: 0 });
+    // Object "a" is replaced behind our back (no generation, as a stale or foreign writer would leave it).
+    await direct.setItem!("a", "foreign", {});
+    expect(await kept.sync({ verify: true })).toEqual({ queued: 1, removed: 0, waiting: 0, dropped: 0, mismatched: 1 });
+    await kept.drain();
+    expect(await direct.getItem!("a", {})).toBe("a1");
+    expect(await direct.getMeta!("a", {})).toMatchObject({ generation: String((await kept.status("a"))!.generation) });
+    expect(await kept.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0 }); // without verify: not looked at
+
+    const failed: string[] = [];
+    const moved = createQueuedStorage({ local: memory(), remote: s3Driver(connection), flags, task: transferAndDelete, leaseMs: LEASE, onFailed: (e) => void failed.push(e.error) });
+    await moved.setItem("c", "c1");
+    await moved.drain();
+    const { generation } = (await moved.status("c"))!;
+    await direct.setItem!("c", "foreign", { meta: { generation: "42" } });
+    expect((await moved.sync({ verify: true })).mismatched).toBe(1);
+    await moved.drain();
+    expect(await moved.status("c")).toMatchObject({ state: "failed" });
+    expect(failed).toEqual([expect.stringContaining(`the local copy of generation ${generation} is missing and the remote holds generation 42`)]);
+    await Promise.all([kept.dispose(), moved.dispose()]);
+  });
 });

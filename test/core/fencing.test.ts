@@ -2,7 +2,16 @@ import { Redis } from "@upstash/redis";
 import { createStorage, type Driver } from "unstorage";
 import memory from "unstorage/drivers/memory";
 import { afterAll, describe, expect, it } from "vitest";
-import { createQueuedStorage, transfer, transferAndDelete, type FailedEvent, type QueuedStorage, type Task } from "../../src/index.ts";
+import {
+  createQueuedStorage,
+  memoryFlags,
+  transfer,
+  transferAndDelete,
+  type FailedEvent,
+  type FlagStore,
+  type QueuedStorage,
+  type Task,
+} from "../../src/index.ts";
 import { upstashFlags } from "../../src/flags/upstash.ts";
 import { randomPrefix, redisDeleteMatching, requireRedis } from "../support/redis.ts";
 import { stallingDriver } from "../support/stall.ts";
@@ -101,6 +110,47 @@ describe("fenced transfers on a generic unstorage remote (issue 9)", () => {
     expect(await storage.status("k")).toEqual(before);
     expect(await storage.sync()).toEqual({ queued: 0, removed: 0, waiting: 0, dropped: 0 });
     expect(await storage.getItem("k")).toBe("v1");
+    await storage.dispose();
+  });
+});
+
+describe("a generic remote cannot refuse a late write: the stale uploader repairs after itself (issue 9)", () => {
+  it("an upload that lost its lease and landed over the newer generation puts that generation back in the queue", async () => {
+    const local = memory();
+    const remote = memory();
+    const { driver: slowRemote, stall } = stallingDriver(remote, "setItemRaw", { ms: STALL });
+    const flags = memoryFlags();
+    // The state store cannot be reached for renewals (a partition): leases lapse while uploads go on.
+    const unreachable: FlagStore = { ...flags, renew: () => new Promise<never>(() => {}) };
+    const storage = createQueuedStorage({ local, remote: slowRemote, flags: unreachable, task: transfer, leaseMs: LEASE });
+    await storage.setItem("k", "v1");
+    await stall.started;
+    await storage.setItem("k", "v2"); // its transfer takes the key once v1's lease lapsed, and lands before v1's
+    await stall.finished; // v1 landed late, over v2
+    await storage.drain(); // v1's transfer noticed it had lost its lease and queued v2 again
+    expect(await readBack(remote, "k")).toBe("v2");
+    expect(await storage.getItem("k")).toBe("v2");
+    expect(await storage.status("k")).toMatchObject({ state: "remote" });
+    expect(stall.calls).toBe(3); // v1, v2, and v2 again
+    await storage.dispose();
+  });
+});
+
+describe("nothing accepted on faith (issue 9)", () => {
+  it("transfer(key) of a remote key whose local copy was deleted leaves it remote instead of failing it", async () => {
+    const local = memory();
+    const remote = memory();
+    const failed: FailedEvent[] = [];
+    const storage = createQueuedStorage({ local, remote, task: transferAndDelete, onFailed: (event) => void failed.push(event) });
+    await storage.setItem("k", "v1");
+    await storage.drain();
+    const before = await storage.status("k");
+    expect(before).toMatchObject({ state: "remote" });
+    expect(await storage.transfer("k")).toEqual(before);
+    await storage.drain();
+    expect(await storage.status("k")).toEqual(before);
+    expect(await readBack(remote, "k")).toBe("v1");
+    expect(failed).toEqual([]);
     await storage.dispose();
   });
 });

@@ -9,6 +9,8 @@ import { createQueuedStorage, transferAndDelete, type QueuedStorage } from "../.
 import fsDriver from "../../src/drivers/fs/index.ts";
 import { createTransferHandler, qstashQueue } from "../../src/queues/qstash.ts";
 import { upstashFlags } from "../../src/flags/upstash.ts";
+import s3Driver from "../../src/drivers/s3/index.ts";
+import { startS3rver } from "../support/s3rver.ts";
 import { serveWebhook, type Webhook } from "../support/_qstash-webhook.ts";
 import { startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 import { randomPrefix, redisDeleteMatching, requireRedis } from "../support/redis.ts";
@@ -93,6 +95,53 @@ describe("round-trip budget of the production path", () => {
     expect(budget.transferNow).toBe(3);
     await plain.dispose();
   });
+
+  it("on the S3 driver, conditional writes keep the Redis budget and add one HeadObject per transfer, nothing per write or read", async () => {
+    const s3 = await startS3rver({ bucket: "budget" });
+    try {
+      const operations: string[] = [];
+      const counting = (async (input: string | URL | Request, init?: RequestInit) => {
+        const url = new URL(String(input));
+        const method = init?.method ?? "GET";
+        operations.push(method === "PUT" ? (url.searchParams.has("uploadId") ? "UploadPart" : "PutObject") : method === "HEAD" ? "HeadObject" : method);
+        return fetch(input, init);
+      }) as typeof fetch;
+      const connection = { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, fetch: counting };
+      const fenced = s3Driver(connection);
+      // The baseline, measured in the same run: the same driver with conditional writes hidden from the transfer.
+      const unfenced = { ...s3Driver({ ...connection, base: "unfenced" }), flags: { maxDepth: true, streams: true } };
+      const measure = async (remote: typeof fenced, key: string) => {
+        const writer = createQueuedStorage({
+          local: fsDriver({ base: join(dir, "local-s3") }),
+          remote,
+          flags: upstashFlags({ redis: new Redis({ url: proxy.url, token: proxy.token, enableTelemetry: false }), prefix }),
+          task: transferAndDelete,
+          delayed: true,
+        });
+        const counts: Record<string, number | string[]> = {};
+        operations.length = 0;
+        counts.writeRedis = await redisRequests(() => writer.setItemRaw(key, new Uint8Array(4096).fill(7)));
+        counts.writeS3 = operations.length;
+        const { generation } = (await writer.status(key))!;
+        operations.length = 0;
+        counts.transferRedis = await redisRequests(async () => expect(await writer.handle({ key, generation })).toBe("transferred"));
+        counts.transferS3 = [...operations];
+        operations.length = 0;
+        counts.readRedis = await redisRequests(() => writer.getItemRaw(key));
+        counts.readS3 = operations.length;
+        await writer.dispose();
+        return counts;
+      };
+      const withFencing = await measure(fenced, "s3:fenced.bin");
+      const baseline = await measure(unfenced, "s3:baseline.bin");
+      budget.s3TransferRequests = (withFencing.transferS3 as string[]).length;
+      budget.s3TransferRequestsBaseline = (baseline.transferS3 as string[]).length;
+      expect(baseline).toEqual({ writeRedis: 1, writeS3: 0, transferRedis: 3, transferS3: ["PutObject"], readRedis: 1, readS3: 1 });
+      expect(withFencing).toEqual({ writeRedis: 1, writeS3: 0, transferRedis: 3, transferS3: ["HeadObject", "PutObject"], readRedis: 1, readS3: 1 });
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
 
   it("state requests per write stay constant under 50 concurrent writers", async () => {
     qstash.pause();
