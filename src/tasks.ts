@@ -59,7 +59,7 @@ async function _copy({ key, generation, kind, local, remote, signal }: TaskConte
   // remote holds what a direct setItem would have stored (drivers without raw support would keep bytes as `base64:`
   // text, and some keep bytes that their getItem hands back undecoded). Raw values, and records older than kinds,
   // move as a stream when both tiers can stream it: memory stays bounded by chunk and part sizes.
-  const value = kind === "text" ? await _storedText(local, key) : await local.getItemRaw(key, { type: "stream", signal });
+  const value = kind === "text" ? await _storedText(local, key, signal) : await local.getItemRaw(key, { type: "stream", signal });
   if (value === null || value === undefined) {
     // Never "fine if the remote has something": only this very generation would do, and that was checked above.
     const remoteGeneration = fenced ? (held?.etag ? (heldGeneration ?? NaN) : null) : (await remote.hasItem(key, { signal })) ? NaN : null;
@@ -87,9 +87,9 @@ function _conditionalWrites(remote: Storage, key: string): boolean {
 }
 
 /** The text the driver under `storage` stored for `key`: Storage.getItem would parse it (destr). */
-function _storedText(storage: TaskContext["local"], key: string): Promise<unknown> {
+function _storedText(storage: TaskContext["local"], key: string, signal: AbortSignal): Promise<unknown> {
   const { base, driver } = storage.getMount(key);
-  return Promise.resolve(driver.getItem(key.slice(base.length), {}));
+  return Promise.resolve(driver.getItem(key.slice(base.length), { signal }));
 }
 
 /** Stream the local copy to the remote. The default task. */

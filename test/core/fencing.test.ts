@@ -45,7 +45,7 @@ describe("fenced transfers on a generic unstorage remote (issue 9)", () => {
     it(`${task.name}: an upload stalled past the lease is not overtaken by the newer write's upload, and never wins over it`, async () => {
       const local = memory();
       const remote = memory();
-      const { driver: slowRemote, stall } = stallingDriver(remote, "setItemRaw", { ms: STALL });
+      const { driver: slowRemote, stall } = stallingDriver(remote, "setItem", { ms: STALL });
       const storage = createQueuedStorage({ local, remote: slowRemote, task, leaseMs: LEASE });
       await storage.setItem("k", "v1");
       await stall.started; // v1's upload is running and will take 5 leases
@@ -118,7 +118,7 @@ describe("a generic remote cannot refuse a late write: the stale uploader repair
   it("an upload that lost its lease and landed over the newer generation puts that generation back in the queue", async () => {
     const local = memory();
     const remote = memory();
-    const { driver: slowRemote, stall } = stallingDriver(remote, "setItemRaw", { ms: STALL });
+    const { driver: slowRemote, stall } = stallingDriver(remote, "setItem", { ms: STALL });
     const flags = memoryFlags();
     // The state store cannot be reached for renewals (a partition): leases lapse while uploads go on.
     const unreachable: FlagStore = { ...flags, renew: () => new Promise<never>(() => {}) };
@@ -169,7 +169,7 @@ describe("two instances sharing upstashFlags (issue 9)", () => {
     const redis = new Redis({ url: proxy.url, token: proxy.token, enableTelemetry: false });
     const local = memory(); // a disk both instances see
     const remote = memory();
-    const { driver: slowRemote, stall } = stallingDriver(remote, "setItemRaw", { ms: STALL });
+    const { driver: slowRemote, stall } = stallingDriver(remote, "setItem", { ms: STALL });
     const a = createQueuedStorage({ local, remote: slowRemote, flags: upstashFlags({ redis, prefix }), leaseMs: LEASE });
     const b = createQueuedStorage({ local, remote, flags: upstashFlags({ redis, prefix }), leaseMs: LEASE });
     await a.setItem("k", "v1");

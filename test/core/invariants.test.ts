@@ -79,13 +79,13 @@ function jitteryDriver(driver: Driver, random: () => number, stall: string[] = [
  * Now and then (probability `p`) a call waits 0.5–3 leases before it reaches the driver: uploads, local deletes and
  * the local reads of transfers (those carry the task's signal; the test's own reads never stall).
  */
-function leaseStaller(driver: Driver, random: () => number, methods: Array<"setItemRaw" | "getItemRaw" | "removeItem">, p: number): Driver {
+function leaseStaller(driver: Driver, random: () => number, methods: Array<"setItem" | "setItemRaw" | "getItem" | "getItemRaw" | "removeItem">, p: number): Driver {
   const wrapped: Driver = { ...driver };
   for (const method of methods) {
     const original = driver[method] as ((...args: unknown[]) => unknown) | undefined;
     if (!original) continue;
     (wrapped as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-      const transferRead = method !== "getItemRaw" || (args[1] as { signal?: unknown } | undefined)?.signal !== undefined;
+      const transferRead = !method.startsWith("getItem") || (args[1] as { signal?: unknown } | undefined)?.signal !== undefined;
       if (transferRead && random() < p) {
         totals.stalls++;
         await new Promise((r) => setTimeout(r, LEASE * (0.5 + 2.5 * random())));
@@ -150,7 +150,7 @@ const JITTER: Profile = {
   tiers(random) {
     const local = memory();
     const remoteRaw = memory();
-    return { local: jitteryDriver(local, random, ["removeItem"]), localRaw: local, remote: jitteryDriver(remoteRaw, random, ["setItemRaw"]), remoteRaw };
+    return { local: jitteryDriver(local, random, ["removeItem"]), localRaw: local, remote: jitteryDriver(remoteRaw, random, ["setItem", "setItemRaw"]), remoteRaw };
   },
 };
 
@@ -163,8 +163,8 @@ const BEYOND_THE_LEASE: Profile = {
   tiers(random) {
     const localRaw = memory();
     const remoteRaw = memory();
-    const local = leaseStaller(localRaw, random, ["getItemRaw", "removeItem"], 0.25);
-    return { local, localRaw, remote: leaseStaller(remoteRaw, random, ["setItemRaw"], 0.3), remoteRaw };
+    const local = leaseStaller(localRaw, random, ["getItem", "getItemRaw", "removeItem"], 0.25);
+    return { local, localRaw, remote: leaseStaller(remoteRaw, random, ["setItem", "setItemRaw"], 0.3), remoteRaw };
   },
 };
 

@@ -15,7 +15,8 @@ export function _linkGuard(root: () => string): (path: string, what: string) => 
     realRoot ??= (await realpath(base).catch(_missingAs(undefined))) ?? undefined;
     if (realRoot === undefined) return;
     // The deepest existing part of the path decides: what does not exist yet will be created as a plain directory.
-    for (let current = path; ; current = dirname(current)) {
+    let current = path;
+    for (;;) {
       const real = await realpath(current).catch(_missingAs(null));
       if (real !== null) {
         const expected = current === base ? realRoot : join(realRoot, current.slice(base.length + sep.length));
@@ -25,12 +26,16 @@ export function _linkGuard(root: () => string): (path: string, what: string) => 
         }
         return;
       }
-      // Missing to realpath but present to lstat: a dangling link, which a write or mkdir would follow.
-      if (await lstat(current).then(() => true, () => false)) {
+      // Missing to realpath but present to lstat: a dangling link, which a write or mkdir would follow. A plain entry
+      // seen here was created by a concurrent write between the two calls: look at it again.
+      const stats = await lstat(current).catch(() => null);
+      if (stats?.isSymbolicLink()) {
         throw new Error(`${what}: the path crosses a dangling symbolic link (${current.slice(base.length + 1)}); ` +
           "links below the base directory are not followed");
       }
+      if (stats) continue;
       if (current === base || dirname(current) === current) return;
+      current = dirname(current);
     }
   };
 }
