@@ -59,6 +59,7 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
           if (await ctx.flags.rollback(flagKey, record.generation, null)) report.dropped++;
         } else if (bytes === "writing") {
           // Its write may still be storing the bytes (its own enqueue follows): a later sync() looks again.
+          if (record.state === "local" && ctx.options.delayed) report.waiting++;
         } else if (record.state === "local" && ctx.options.delayed) {
           report.waiting++;
         } else {
@@ -93,8 +94,9 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
 /**
  * Where the bytes of a record that no transfer holds are. `"ghost"`: no local copy, nothing on the remote, and its
  * write began more than a lease ago (no write still running), so its intent was recorded but its bytes never stored.
- * `"writing"`: no local copy yet, but its write began less than a lease ago. Costs a local lookup per such record (and
- * a remote one when the local copy is missing), only in `sync()`.
+ * `"writing"`: its write began less than a lease ago and no transfer has tried it yet, so it may still be storing its
+ * bytes (over an older copy, too) and will queue itself; a later `sync()` takes it up. Costs a local lookup per older
+ * record (and a remote one when the local copy is missing), only in `sync()`.
  */
 async function _whereBytes(
   ctx: _Context,
@@ -104,7 +106,12 @@ async function _whereBytes(
   remote: Driver,
 ): Promise<"ghost" | "writing" | "stored"> {
   const now = Date.now();
-  if (_held(record, now) || record.state === "transferring" || (await local.hasItem(key, {}))) return "stored";
-  if (now - record.generation / 1000 < ctx.options.leaseMs) return record.attempts === 0 ? "writing" : "stored";
+  if (_held(record, now) || record.state === "transferring") return "stored";
+  // A write that began less than a lease ago may still be storing its bytes, over an older local copy too, and queues
+  // its own job when done: queuing it here could upload the older bytes under the new generation.
+  const young = now - record.generation / 1000 < ctx.options.leaseMs;
+  if (young && record.attempts === 0 && record.error === undefined) return "writing";
+  if (await local.hasItem(key, {})) return "stored";
+  if (young) return "stored";
   return (await remote.hasItem(key, {})) ? "stored" : "ghost";
 }

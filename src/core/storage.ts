@@ -75,6 +75,10 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
     try {
       await ctx.queue.enqueue({ key, generation: begun.record.generation });
     } catch (cause) {
+      // Recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`).
+      await ctx.flags
+        .release(ctx.flagKey(key), begun.record.generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` })
+        .catch(() => {});
       throw _error(
         `"${key}" is stored locally but queuing its transfer failed: ${_messageOf(cause)}; sync() will queue it again`,
         { key, cause },

@@ -185,3 +185,25 @@ describe("two instances sharing upstashFlags (issue 9)", () => {
     await Promise.all([a.dispose(), b.dispose()]);
   });
 });
+
+describe("sync() while an overwrite is still storing its bytes (issue 9)", () => {
+  for (const task of [transfer, transferAndDelete]) {
+    it(`${task.name}: sync() does not upload the older local copy under the newer generation`, async () => {
+      const local = memory();
+      const remote = memory();
+      // The second local setItem is v2's: it stalls (shorter than the lease, so no write is mistaken for a ghost).
+      const { driver: slowLocal, stall } = stallingDriver(local, "setItem", { nth: 2, ms: STALL });
+      const storage = createQueuedStorage({ local: slowLocal, remote, task, leaseMs: 10 * STALL });
+      await storage.setItem("k", "v1");
+      await storage.drain();
+      expect(await storage.status("k")).toMatchObject({ state: "remote" });
+      const writing = storage.setItem("k", "v2");
+      await stall.started; // v2's intent is recorded; the local tier still holds v1
+      await storage.sync(); // must not queue v2's job: v2's bytes are not stored yet, its own write queues it
+      await storage.drain();
+      await writing;
+      await settled(storage, "k", "v2", { local, remote }, task);
+      await storage.dispose();
+    });
+  }
+});
