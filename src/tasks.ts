@@ -80,6 +80,19 @@ async function _copy({ key, generation, kind, local, remote, signal }: TaskConte
   return true;
 }
 
+/**
+ * `_copy`, then make sure the remote kept the value before the local copy goes: some drivers drop a write silently
+ * (an LRU cache over its entry size). A conditional write to a fenced remote answers for itself.
+ */
+async function _copyKept(context: TaskContext): Promise<boolean> {
+  const done = await _copy(context);
+  const { key, remote, signal } = context;
+  if (done && !_conditionalWrites(remote, key) && !(await remote.hasItem(key, { signal }))) {
+    throw _error(`transfer of "${key}": the remote accepted the write but does not hold the value; the local copy is kept`, { key });
+  }
+  return done;
+}
+
 /** The remote driver declares `flags.conditionalWrites` (our S3 driver does). */
 function _conditionalWrites(remote: Storage, key: string): boolean {
   const flags = remote.getMount(key).driver.flags as { conditionalWrites?: boolean } | undefined;
@@ -99,4 +112,4 @@ export const transfer: Task = { name: "transfer", run: _copy };
  * Stream the local copy to the remote, then remove the local copy, once the remote holds this generation and
  * only if no newer write has begun. Reads never miss the value in between: they fall back to the remote.
  */
-export const transferAndDelete: Task = { name: "transferAndDelete", run: _copy, deleteLocal: true };
+export const transferAndDelete: Task = { name: "transferAndDelete", run: _copyKept, deleteLocal: true };

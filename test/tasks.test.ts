@@ -1,3 +1,5 @@
+import { createStorage } from "unstorage";
+import lruCacheDriver from "unstorage/drivers/lru-cache";
 import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -128,5 +130,29 @@ describe("tasks", () => {
     expect(await later.getKeys()).toEqual([]);
     expect(failed).toEqual([]);
     await later.dispose();
+  });
+});
+
+describe("transferAndDelete keeps the local copy when the remote did not keep the value", () => {
+  it("a remote that drops a write silently (LRU cache over its entry size) leaves the key failed and readable", async () => {
+    const local = memory();
+    // unstorage's lru-cache driver accepts an entry larger than maxEntrySize without an error, and stores nothing.
+    const remote = lruCacheDriver({ maxSize: 1000, maxEntrySize: 16 });
+    const failures: string[] = [];
+    const storage = createQueuedStorage({
+      local,
+      remote,
+      task: transferAndDelete,
+      queue: memoryQueue({ retries: 0 }),
+      onFailed: (event) => void failures.push(event.error),
+    });
+    await storage.setItem("big", "x".repeat(200));
+    await storage.drain();
+    expect(await createStorage({ driver: remote }).getItem("big")).toBe(null);
+    expect(await createStorage({ driver: local }).getItem("big")).toBe("x".repeat(200));
+    expect(await storage.getItem("big")).toBe("x".repeat(200));
+    expect((await storage.status("big"))?.state).toBe("failed");
+    expect(failures.join()).toContain("does not hold the value");
+    await storage.dispose();
   });
 });
