@@ -5,6 +5,7 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "../flags/_transitions.ts";
+import { _accessOf, _registerAccess } from "./_access.ts";
 import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
@@ -77,7 +78,7 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
   let disposed: Promise<void> | undefined;
   const hasDepthFlag = { maxDepth: true, streams: true };
 
-  return {
+  const driver: Driver<QueuedStorageOptions, QueuedStorageControls> = {
     name: DRIVER_NAME,
     options,
     flags: hasDepthFlag,
@@ -141,6 +142,9 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       return (disposed ??= _dispose(ctx));
     },
   };
+  // createFileHandler(storage) reads the tiers and the state through these (src/serve/).
+  _registerAccess([controls], { ctx, driver });
+  return driver;
 }
 
 /**
@@ -159,7 +163,9 @@ export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorag
   const clear: Storage["clear"] = async (base, opts) => {
     await driver.clear!(base ? _normalizeKey(base) : "", opts ?? {});
   };
-  return Object.assign(storage, driver.getInstance!(), { clear });
+  const queued = Object.assign(storage, driver.getInstance!(), { clear });
+  _registerAccess([queued], _accessOf(driver.getInstance!())!);
+  return queued;
 }
 
 // --- internal ---
