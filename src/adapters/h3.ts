@@ -1,8 +1,9 @@
 import { defineEventHandler, toWebRequest, type EventHandler, type H3Event } from "h3";
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
-import { _webHandler, type TransferTarget } from "./_target.ts";
+import type { FileHandlerOptions } from "../serve/handler.ts";
+import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
-export type { TransferTarget } from "./_target.ts";
+export type { FileTarget, TransferTarget } from "./_target.ts";
 
 /**
  * An h3 event handler for the QStash transfer webhook (h3 v1, the line Nitro 2 and Nuxt 3/4 use). The request goes
@@ -17,5 +18,17 @@ export type { TransferTarget } from "./_target.ts";
  */
 export function defineTransferHandler(target: TransferTarget, options?: TransferHandlerOptions): EventHandler {
   const handler = _webHandler(target, options);
+  return defineEventHandler((event: H3Event) => handler(toWebRequest(event)));
+}
+
+/**
+ * An h3 event handler serving files of a queued storage (`createFileHandler`): GET/HEAD with ETag, 304 and ranges,
+ * optional redirects and uploads. Register it for every path under `options.route` (h3 v1).
+ *
+ * @example
+ * const router = createRouter().use("/files/**", defineFileHandler(storage, { route: "/files/", redirect: true }));
+ */
+export function defineFileHandler(target: FileTarget, options?: FileHandlerOptions): EventHandler {
+  const handler = _fileHandler(target, options);
   return defineEventHandler((event: H3Event) => handler(toWebRequest(event)));
 }

@@ -2,6 +2,7 @@
 import { useRuntimeConfig, useStorage } from "nitropack/runtime";
 import type { Driver } from "unstorage";
 import type { TransferHandlerOptions } from "../../queues/qstash.ts";
+import type { FileHandlerOptions } from "../../serve/handler.ts";
 import { queuedDriver } from "../../core/storage.ts";
 import { transfer, transferAndDelete } from "../../tasks.ts";
 import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
@@ -36,6 +37,7 @@ export function _mountQueuedStorage(factories: _NitroFactories): void {
     task: config.task === "transferAndDelete" ? transferAndDelete : transfer,
     delayed: config.delayed === true,
     prefix: config.prefix || undefined,
+    localUrl: config.serve?.route ? `${config.serve.route.replace(/\/+$/, "")}/` : undefined,
   });
   _controls = driver.getInstance!();
   useStorage().mount(config.base, driver);
@@ -45,6 +47,17 @@ export function _mountQueuedStorage(factories: _NitroFactories): void {
 export function _useControls(): QueuedStorageControls {
   if (!_controls) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
   return _controls;
+}
+
+/** Options of the file handler from runtime config. */
+export function _serveOptions(): FileHandlerOptions {
+  const { route, redirect, cacheControl, contentDisposition } = _queuedStorageConfig().serve;
+  return {
+    route,
+    redirect: redirect === true,
+    cacheControl: cacheControl || false,
+    contentDisposition: contentDisposition === "inline" || contentDisposition === "attachment" ? contentDisposition : undefined,
+  };
 }
 
 /** Options of the webhook handler from runtime config. */

@@ -5,7 +5,7 @@ import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_confi
 export type { QueuedStorageRuntimeConfig } from "./_config.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
-export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash">> {
+export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve">> {
   /**
    * Path of the QStash webhook route, registered when `queue` is `"qstash"`; `false` to register none (mount
    * `queued-storage/h3` yourself).
@@ -14,6 +14,12 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
   route?: string | false;
   qstash?: Partial<QueuedStorageRuntimeConfig["qstash"]>;
   upstash?: Partial<QueuedStorageRuntimeConfig["upstash"]>;
+  /**
+   * Serve the stored files (GET/HEAD with ETag, 304, ranges; `createFileHandler`) under `route`, which also becomes
+   * the `localUrl` of `url(key)`. The route is registered at build time; the other settings may change at run time.
+   * @example { route: "/files", redirect: true }
+   */
+  serve?: Partial<QueuedStorageRuntimeConfig["serve"]>;
 }
 
 const PLUGIN_ID = "#queued-storage/plugin";
@@ -52,6 +58,7 @@ function _setup(nitro: Nitro, options: QueuedStorageNitroOptions): void {
     ...given,
     qstash: { ...defaults.qstash, ...configOptions.qstash, ...given.qstash },
     upstash: { ...defaults.upstash, ...configOptions.upstash, ...given.upstash },
+    serve: { ...defaults.serve, ...configOptions.serve, ...given.serve },
   };
   if (!config.remote?.driver) {
     throw new Error("[queued-storage] [nitro] set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage");
@@ -84,12 +91,18 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
   if (route && config.queue === "qstash") {
     nitro.options.handlers.push({ route, method: "post", handler: own("adapters/_nitro-handler") });
   }
+  const serveRoute = config.serve.route.replace(/\/+$/, "");
+  if (serveRoute) {
+    if (!serveRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`);
+    nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own("adapters/_nitro-serve") });
+  }
 }
 
 /** Our own entries by dist name, and where each lives in the source tree (used from source and through JSR). */
 const SOURCE_FILES: Record<string, string> = {
   "adapters/_nitro-runtime": "adapters/nitro/_runtime",
   "adapters/_nitro-handler": "adapters/nitro/_handler",
+  "adapters/_nitro-serve": "adapters/nitro/_serve",
   qstash: "queues/qstash",
   upstash: "flags/upstash",
   "drivers/s3": "drivers/s3/index",
