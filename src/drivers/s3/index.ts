@@ -101,8 +101,9 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
       if (range?.length === 0) return opts.type === "stream" ? new Blob([]).stream() : new Uint8Array(0);
       const response = await get(objectKey(key), opts, range);
       if (!response) return null;
-      // A server that ignores Range answers 200 with everything: cut it down here rather than hand back the rest.
-      if (range && response.status === 200 && response.body) return rangeFromWhole(response, range, opts.type === "stream");
+      // A server that ignores Range answers 200 with everything, and some S3-compatibles answer 206 with more than was
+      // asked (s3rver reads `bytes=0-0` as "from 0 to the end"): cut it down here rather than hand back the rest.
+      if (range && response.body && !exactRange(response, range)) return rangeFromWhole(response, range, opts.type === "stream");
       if (opts.type === "stream") return response.body ?? new Blob([]).stream();
       return new Uint8Array(await response.arrayBuffer());
     },
@@ -169,7 +170,18 @@ function lowerCase(headers: Record<string, string> | undefined): Record<string, 
   return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
+/** Whether a ranged GetObject answer holds exactly the range asked for (206 with a Content-Range starting there, not longer). */
+function exactRange(response: Response, range: ByteRange): boolean {
+  if (response.status !== 206) return false;
+  const match = /^bytes (\d+)-(\d+)\//.exec(response.headers.get("content-range") ?? "");
+  if (!match) return false;
+  const [start, end] = [Number(match[1]), Number(match[2])];
+  return start === range.offset && (range.length === undefined || end - start + 1 <= range.length);
+}
+
+/** The asked range out of a larger answer: the whole object (200) or a range that starts at or before it (206). */
 async function rangeFromWhole(response: Response, range: ByteRange, stream: boolean): Promise<ReadableStream<Uint8Array> | Uint8Array> {
-  const slice = sliceStream(response.body!, range);
+  const start = response.status === 206 ? Number(/^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? 0) : 0;
+  const slice = sliceStream(response.body!, { offset: Math.max(0, range.offset - start), length: range.length });
   return stream ? slice : new Uint8Array(await new Response(slice).arrayBuffer());
 }
