@@ -17,7 +17,9 @@ class _BodyRefused extends Error {
 /** Answer a PUT/POST of `key`: 201 with the transfer status once the bytes are stored locally. */
 export async function _serveUpload(access: _Access, upload: _Upload, request: Request, key: string): Promise<Response> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > upload.maxBytes) return _text(413, `Payload Too Large: at most ${upload.maxBytes} bytes`);
+  // Answers before the body was read to its end close the connection: what is still on the way is no next request.
+  const unread = { connection: "close" };
+  if (declared !== null && Number(declared) > upload.maxBytes) return _text(413, `Payload Too Large: at most ${upload.maxBytes} bytes`, unread);
   if (upload.types) {
     // Both the declared type and the type the key will be served with (by its extension) must be allowed, or an
     // "image/png" upload named x.html would be served back as HTML.
@@ -25,7 +27,7 @@ export async function _serveUpload(access: _Access, upload: _Upload, request: Re
     const servedType = contentTypeOf(key.replaceAll(":", "/"), "application/octet-stream").split(";")[0]!;
     const allowed = (type: string): boolean => upload.types!.some((t) => t === type || (t.endsWith("/*") && type.startsWith(t.slice(0, -1))));
     if (!declaredType || !allowed(declaredType) || !allowed(servedType)) {
-      return _text(415, `Unsupported Media Type: allowed are ${upload.types.join(", ")} (got "${declaredType}" for a "${servedType}" key)`);
+      return _text(415, `Unsupported Media Type: allowed are ${upload.types.join(", ")} (got "${declaredType}" for a "${servedType}" key)`, unread);
     }
   }
   const body = _bounded(request.body ?? new Blob([]).stream(), upload);
@@ -33,8 +35,8 @@ export async function _serveUpload(access: _Access, upload: _Upload, request: Re
     await access.driver.setItemRaw!(key, body.stream, {});
   } catch (error) {
     const refused = body.refused();
-    if (refused) return _text(refused.status, refused.message);
-    if (body.failed()) return _text(400, "Bad Request: the upload body ended abnormally");
+    if (refused) return _text(refused.status, refused.message, unread);
+    if (body.failed()) return _text(400, "Bad Request: the upload body ended abnormally", unread);
     throw error;
   }
   const status = _toStatus(await access.ctx.flags.get(access.ctx.flagKey(key)));

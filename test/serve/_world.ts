@@ -70,7 +70,7 @@ export async function serveWorld(s3: S3rverHandle, extra: Partial<QueuedStorageO
 }
 
 /** Deterministic bytes: byte i is (i * 31 + 7) mod 251, so any slice is recognisable. */
-export function pattern(size: number): Uint8Array {
+export function pattern(size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) % 251;
   return bytes;

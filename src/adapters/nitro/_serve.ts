@@ -1,5 +1,6 @@
 // The file route of the Nitro module (option `serve: { route }`): GET/HEAD of keys from the tier that holds them.
-import { defineEventHandler, toWebRequest, type EventHandler } from "h3";
+import { defineEventHandler, type EventHandler } from "h3";
+import { _toWebRequest } from "../_h3-request.ts";
 import { createFileHandler } from "../../serve/handler.ts";
 import { _serveOptions, _useControls } from "./_runtime.ts";
 
@@ -8,7 +9,7 @@ let handler: ((request: Request) => Promise<Response>) | undefined;
 const serveEventHandler: EventHandler = defineEventHandler((event) => {
   // Created on the first request: runtime config (and env) is complete by then.
   handler ??= createFileHandler(_useControls(), _serveOptions());
-  return handler(toWebRequest(event));
+  return handler(_toWebRequest(event));
 });
 
 export default serveEventHandler;
