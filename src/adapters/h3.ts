@@ -1,7 +1,7 @@
 import { defineEventHandler, toWebRequest, type EventHandler, type H3Event } from "h3";
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
 import type { FileHandlerOptions } from "../serve/handler.ts";
-import { _toWebRequest } from "./_h3-request.ts";
+import { _sendWebResponse, _toWebRequest } from "./_h3-node.ts";
 import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
 export type { FileTarget, TransferTarget } from "./_target.ts";
@@ -31,5 +31,5 @@ export function defineTransferHandler(target: TransferTarget, options?: Transfer
  */
 export function defineFileHandler(target: FileTarget, options?: FileHandlerOptions): EventHandler {
   const handler = _fileHandler(target, options);
-  return defineEventHandler((event: H3Event) => handler(_toWebRequest(event)));
+  return defineEventHandler(async (event: H3Event) => _sendWebResponse(event, await handler(_toWebRequest(event))));
 }

@@ -46,3 +46,50 @@ export function _toWebRequest(event: H3Event): Request {
   );
   return new Request(getRequestURL(event), { method, headers: event.headers, body, duplex: "half" } as RequestInit);
 }
+
+/**
+ * Send a web `Response` to Node's `ServerResponse` with backpressure: the next chunk is read only when the socket
+ * took the last one, and a client that goes away cancels the body (closing the file or the S3 response). h3 v1's own
+ * `sendStream` writes without waiting, so a 1 GiB file to a slow client would end up in memory. Anything that is not a
+ * streamed body on a Node response is left to h3.
+ */
+export async function _sendWebResponse(event: H3Event, response: Response): Promise<Response | undefined> {
+  const res = event.node?.res;
+  if (!res?.socket || !response.body || res.headersSent) return response;
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) if (name !== "set-cookie") res.setHeader(name, value);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  const reader = response.body.getReader();
+  let gone = false;
+  const onClose = (): void => {
+    if (res.writableFinished) return;
+    gone = true;
+    reader.cancel().catch(() => {});
+  };
+  res.once("close", onClose);
+  (event as { _handled?: boolean })._handled = true;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const next = (): void => {
+            res.off("drain", next);
+            res.off("close", next);
+            resolve();
+          };
+          res.once("drain", next);
+          res.once("close", next);
+        });
+      }
+    }
+    if (!gone) res.end();
+  } catch (error) {
+    res.destroy(error as Error);
+  } finally {
+    res.off("close", onClose);
+  }
+  return undefined;
+}
