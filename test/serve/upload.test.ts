@@ -2,9 +2,9 @@ import { createApp, createRouter, toNodeListener } from "h3";
 import { Hono } from "hono";
 import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
-import { readdir } from "node:fs/promises";
+import { open, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { defineFileHandler } from "../../src/adapters/h3.ts";
 import { fileRoute } from "../../src/adapters/hono.ts";
 import { createFileHandler, type FileHandlerOptions } from "../../src/index.ts";
@@ -40,8 +40,8 @@ async function app(options: FileHandlerOptions): Promise<{ world: ServeWorld; or
   return { world, origin: `http://127.0.0.1:${port}`, errors };
 }
 
-/** Raw HTTP: send `head`, then `body` chunks, then do `end` ("close": hang up; "wait": keep the socket open). */
-async function rawRequest(origin: string, head: string, chunks: Uint8Array[], end: "close" | "wait"): Promise<string> {
+/** Raw HTTP: send `head`, then `body` chunks, then hang up ("close"), read the whole answer ("wait"), or hang up after its first bytes. */
+async function rawRequest(origin: string, head: string, chunks: Uint8Array[], end: "close" | "wait" | "first-bytes"): Promise<string> {
   const { port } = new URL(origin);
   const socket = connect(Number(port), "127.0.0.1");
   await new Promise<void>((resolve) => socket.once("connect", resolve));
@@ -52,6 +52,11 @@ async function rawRequest(origin: string, head: string, chunks: Uint8Array[], en
   if (end === "close") {
     socket.destroy();
     return "";
+  }
+  if (end === "first-bytes") {
+    await new Promise((resolve) => socket.once("data", resolve));
+    socket.destroy();
+    return answer;
   }
   await new Promise<void>((resolve) => socket.once("close", resolve).once("end", resolve));
   return answer;
@@ -119,6 +124,50 @@ describe("serve: uploads on PUT and POST", () => {
     const response = await fetch(`${origin}/files/docs/a.txt`);
     expect(await response.text()).toBe("old");
     expect(errors).toEqual([]);
+  });
+});
+
+describe("serve over h3: downloads", () => {
+  it("a client that hangs up mid-download stops the reading (backpressure, then cancel): the file is neither read to its end nor left open", async () => {
+    const { world, origin } = await app({});
+    const size = 64 * 1024 * 1024;
+    await world.storage.setItemRaw("videos:big.bin", pattern(size));
+    const path = join(world.dir, "local", "videos", "big.bin");
+    const holders = async (): Promise<number> => {
+      let count = 0;
+      for (const fd of await readdir("/proc/self/fd")) {
+        if ((await readlink(`/proc/self/fd/${fd}`).catch(() => "")) === path) count++;
+      }
+      return count;
+    };
+    // Count what the server reads from its files (it runs in this process).
+    const probe = await open(import.meta.filename, "r");
+    const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
+    await probe.close();
+    let read = 0;
+    const original = proto.read;
+    const spy = vi.spyOn(proto, "read").mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      const result = await original.apply(this, args);
+      read += result.bytesRead;
+      return result;
+    });
+    try {
+      const answer = await rawRequest(origin, "GET /files/videos/big.bin HTTP/1.1\r\nHost: x\r\n\r\n", [], "first-bytes");
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+      // The socket is gone: the body stream is cancelled and its file handle closed (polled: closing is asynchronous).
+      let open = await holders();
+      for (let i = 0; i < 100 && open > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        open = await holders();
+      }
+      expect(open).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    // What the socket buffers took before the hang-up, not the 64 MiB an unthrottled pipe reads into memory.
+    expect(read).toBeLessThan(16 * 1024 * 1024);
+    const again = await fetch(`${origin}/files/videos/big.bin`, { headers: { range: "bytes=0-9" } });
+    expect(sameBytes(await bytesOf(again), pattern(10))).toBe("same");
   });
 });
 
