@@ -13,6 +13,7 @@ const BENCHMARKS: Record<number, () => Promise<{ run: BenchRun }>> = {
   4: () => import("./4-small-files.ts"),
   5: () => import("./5-read-overhead.ts"),
   6: () => import("./6-scaling.ts"),
+  7: () => import("./7-serving.ts"),
 };
 
 interface SavedResult extends BenchResult {
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",").map(Number).filter(Boolean);
   const ids = only?.length ? only : Object.keys(BENCHMARKS).map(Number);
   const unknown = ids.filter((id) => !BENCHMARKS[id]);
-  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; there are 1–6`);
+  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; there are 1–7`);
   const tmp = await mkdtemp(join(tmpdir(), "queued-storage-bench-"));
   const opts: BenchOptions = { full, tmp, log: (message) => process.stderr.write(`  · ${message}\n`) };
   const mode = full ? "full" : "quick";
