@@ -1,6 +1,7 @@
 import { getRequestURL, toWebRequest, type H3Event } from "h3";
 
 const BODY_HIGH_WATER = 256 * 1024;
+const SMALL_BODY = 64 * 1024;
 
 /**
  * The event as a web `Request` whose body can be cancelled and is read with backpressure. h3 v1's `toWebRequest`
@@ -60,6 +61,12 @@ export async function _sendWebResponse(event: H3Event, response: Response): Prom
   for (const [name, value] of response.headers) if (name !== "set-cookie") res.setHeader(name, value);
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  (event as { _handled?: boolean })._handled = true;
+  if (Number(response.headers.get("content-length") ?? Number.POSITIVE_INFINITY) <= SMALL_BODY) {
+    // A small body in one write: no per-chunk round trips.
+    res.end(new Uint8Array(await response.arrayBuffer()));
+    return undefined;
+  }
   const reader = response.body.getReader();
   let gone = false;
   const onClose = (): void => {
@@ -68,7 +75,6 @@ export async function _sendWebResponse(event: H3Event, response: Response): Prom
     reader.cancel().catch(() => {});
   };
   res.once("close", onClose);
-  (event as { _handled?: boolean })._handled = true;
   try {
     for (;;) {
       const { done, value } = await reader.read();

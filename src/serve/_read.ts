@@ -77,10 +77,18 @@ async function _respond(settings: _ServeSettings, request: Request, key: string,
   const status = partial ? 206 : 200;
   if (request.method === "HEAD") return new Response(null, { status, headers });
   if (bytes) return new Response(bytes.subarray(offset, offset + length) as Uint8Array<ArrayBuffer>, { status, headers });
+  if (length <= SMALL) {
+    // Small answers are read in one go: a stream's machinery costs more than the bytes (many small files).
+    const whole = (await driver.getItemRaw!(key, partial ? { range: { offset, length } } : {})) as Uint8Array | null;
+    return whole && whole.byteLength === length ? new Response(whole as Uint8Array<ArrayBuffer>, { status, headers }) : null;
+  }
   // A whole value is read as a plain stream; a range as a ranged read (fs positional, S3 ranged GET, else sliced).
   const stream = await _stream(driver, key, partial ? { offset, length } : undefined);
   return stream ? new Response(stream, { status, headers }) : null;
 }
+
+/** Answers up to this size are read as bytes rather than streamed. */
+const SMALL = 64 * 1024;
 
 async function _stream(driver: Driver, key: string, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null> {
   const value = await driver.getItemRaw!(key, range ? { type: "stream", range } : { type: "stream" });
