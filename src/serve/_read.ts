@@ -82,8 +82,10 @@ async function _respond(settings: _ServeSettings, request: Request, key: string,
     const whole = (await driver.getItemRaw!(key, partial ? { range: { offset, length } } : {})) as Uint8Array | null;
     return whole && whole.byteLength === length ? new Response(whole as Uint8Array<ArrayBuffer>, { status, headers }) : null;
   }
-  // A whole value is read as a plain stream; a range as a ranged read (fs positional, S3 ranged GET, else sliced).
-  const stream = await _stream(driver, key, partial ? { offset, length } : undefined);
+  // A range as a ranged read (fs positional, S3 ranged GET, else sliced); a whole value too where the driver reads
+  // ranges itself (the fs driver then reads in larger pulls), else as a plain stream.
+  const ranges = (driver.flags as { ranges?: boolean } | undefined)?.ranges === true;
+  const stream = await _stream(driver, key, partial || ranges ? { offset, length } : undefined);
   return stream ? new Response(stream, { status, headers }) : null;
 }
 
