@@ -53,12 +53,15 @@ async function rawRequest(origin: string, head: string, chunks: Uint8Array[], en
     socket.destroy();
     return "";
   }
+  // Never wait forever: a server that does not answer or hang up fails the test's assertions instead of hanging it.
+  const limit = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
   if (end === "first-bytes") {
-    await new Promise((resolve) => socket.once("data", resolve));
+    await Promise.race([new Promise((resolve) => socket.once("data", resolve)), limit(15_000)]);
     socket.destroy();
     return answer;
   }
-  await new Promise<void>((resolve) => socket.once("close", resolve).once("end", resolve));
+  await Promise.race([new Promise<void>((resolve) => socket.once("close", resolve).once("end", resolve)), limit(15_000)]);
+  socket.destroy();
   return answer;
 }
 
@@ -87,9 +90,22 @@ describe("serve: uploads on PUT and POST", () => {
     expect((await put("/files/images/keep.png", new Uint8Array(1001), {})).status).toBe(413);
     // No Content-Length: the limit is enforced on the bytes that arrive.
     let stopped = false;
-    const endless = new ReadableStream<Uint8Array>({ pull: (c) => void (stopped || c.enqueue(new Uint8Array(512))), cancel: () => void (stopped = true) });
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (c) => void (stopped || (c.enqueue(new Uint8Array(512)), (sent += 512))),
+      cancel: () => void (stopped = true),
+    });
     const cut = await put("/files/images/keep.png", endless, {});
     expect(cut.status, await cut.clone().text()).toBe(413);
+    // The server hung up after its answer: the client's endless upload stops (the socket is gone), it does not go on
+    // forever. Polled: two readings 300 ms apart, within 5 s, must be equal.
+    let before = -1;
+    for (let i = 0; i < 16 && before !== sent; i++) {
+      before = sent;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(sent).toBe(before);
+    stopped = true;
     expect((await put("/files/images/keep.png", "x", { "content-type": "text/html" })).status).toBe(415);
     // Declared as an image but named .html: it would be served back as HTML.
     expect((await put("/files/images/evil.html", "<script>", {})).status).toBe(415);
