@@ -36,7 +36,8 @@ async function app(options: FileHandlerOptions): Promise<{ world: ServeWorld; or
   const server: Server = createServer(toNodeListener(createApp().use(router)));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
-  cleanups.push(() => world.dispose(), () => new Promise((resolve) => server.close(resolve)));
+  // closeAllConnections: a hostile test may leave a connection busy, which close() alone would wait for.
+  cleanups.push(() => world.dispose(), () => new Promise((resolve) => (server.close(resolve), server.closeAllConnections())));
   return { world, origin: `http://127.0.0.1:${port}`, errors };
 }
 
