@@ -2,7 +2,7 @@ import { defineBuildConfig, type BuildConfig } from "unbuild";
 
 // One ESM entry per public subpath; declarations alongside. Peer SDKs and frameworks stay external.
 // `name` keeps dist/ flat as the package subpaths are (dist/upstash.mjs for `queued-storage/upstash`), whatever folder
-// the source lives in. The Nitro module's runtime files (_nitro-runtime, _nitro-handler) are entries too: the module
+// the source lives in. The Nitro module's runtime files (_nitro-runtime, _nitro-handler, _nitro-serve) are entries too: the module
 // hands their paths to Nitro, which bundles them into the app (see `_ownFile` in src/adapters/nitro/index.ts).
 const config: BuildConfig[] = defineBuildConfig({
   entries: [
@@ -17,6 +17,8 @@ const config: BuildConfig[] = defineBuildConfig({
     { input: "src/adapters/nitro/_runtime", name: "adapters/_nitro-runtime" },
     { input: "src/adapters/nitro/_handler", name: "adapters/_nitro-handler" },
     { input: "src/adapters/nitro/_handler-web", name: "adapters/_nitro-handler-web" },
+    { input: "src/adapters/nitro/_serve", name: "adapters/_nitro-serve" },
+    { input: "src/adapters/nitro/_serve-web", name: "adapters/_nitro-serve-web" },
   ],
   declaration: "node16",
   clean: true,

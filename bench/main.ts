@@ -14,6 +14,7 @@ const BENCHMARKS: Record<number, () => Promise<{ run: BenchRun }>> = {
   5: () => import("./5-read-overhead.ts"),
   6: () => import("./6-scaling.ts"),
   7: () => import("./7-peers.ts"),
+  8: () => import("./8-serving.ts"),
 };
 
 interface SavedResult extends BenchResult {

@@ -8,3 +8,5 @@ export type { StorageFlagsOptions } from "./flags/storage.ts";
 export { defineTask, transfer, transferAndDelete } from "./tasks.ts";
 export type { QueuedStorageError } from "./_errors.ts";
 export type * from "./types.ts";
+export { createFileHandler } from "./serve/handler.ts";
+export type { FileHandlerOptions, FileOperation } from "./serve/handler.ts";

@@ -225,7 +225,41 @@ export interface QueuedStorageControls {
   handle(job: TransferJob): Promise<TransferOutcome>;
   /** Mark the job's key `failed` (retries exhausted, dead-lettered); no-op for a stale job. */
   fail(job: TransferJob, reason: unknown): Promise<void>;
+  /**
+   * A URL a browser can fetch `key` at, for its current generation: the local tier's (option `localUrl`) until the
+   * transfer is done, then the remote's (the remote driver's `getUrl`, e.g. an S3 presigned or public URL, else
+   * option `remoteUrl`). Does not check that the key exists (like django-queued-storage's `url(name)`); one state
+   * read. Rejects naming the key and the missing option when the tier has no URL.
+   * @example <img src={await storage.url("avatars:1.png")}>  // "/files/avatars/1.png", later "https://bucket.s3…?X-Amz-Signature=…"
+   */
+  url(key: string, options?: UrlOptions): Promise<string>;
 }
+
+/** Options of `url(key, options)`: passed to the remote driver's `getUrl` (S3: presigned URL settings) and to URL functions. */
+export interface UrlOptions {
+  /** Seconds a presigned remote URL stays valid. Default: the remote driver's (S3: `presignExpiresIn`, 3600). */
+  expiresIn?: number;
+  /** Content-Type the remote should answer with (S3 presigned: `response-content-type`). */
+  contentType?: string;
+  /** Content-Disposition the remote should answer with (S3 presigned: `response-content-disposition`). @example "attachment" */
+  contentDisposition?: string;
+}
+
+/** What a `localUrl` / `remoteUrl` function gets besides the key. */
+export interface UrlContext {
+  /** The tier the URL is for. */
+  tier: "local" | "remote";
+  /** The key's current generation (0 when it has no state record), e.g. for a cache-busting `?v=`. */
+  generation: number;
+  /** What `url(key, options)` was called with. */
+  options: UrlOptions;
+}
+
+/**
+ * Where a tier's files are reachable by browsers: a base URL or path that the key is appended to as a path
+ * (`images:a b.png` → `<base>/images/a%20b.png`), or a function.
+ */
+export type UrlOption = string | ((key: string, context: UrlContext) => string | Promise<string>);
 
 export type { Driver, Storage };
 
@@ -266,6 +300,19 @@ export interface QueuedStorageOptions {
   onTransferred?: (event: TransferredEvent) => void | Promise<void>;
   /** Called when retries are exhausted and the key is `failed`. */
   onFailed?: (event: FailedEvent) => void | Promise<void>;
+  /**
+   * Where browsers fetch keys that are not (yet) on the remote, for `url(key)`: usually the route of
+   * `createFileHandler`. Default: none (`url(key)` rejects for such keys).
+   * @example "/files/", "https://app.example.com/files/", (key, { generation }) => `/files/${key.replaceAll(":", "/")}?v=${generation}`
+   */
+  localUrl?: UrlOption;
+  /**
+   * Where browsers fetch keys once they are `remote`. Needed for remotes whose driver has no `getUrl` (ours: S3 has
+   * one); when set, it wins over the driver's (e.g. a CDN in front of a private bucket). Default: the remote driver's
+   * `getUrl`, else none (`url(key)` rejects).
+   * @example "https://cdn.example.com/uploads/"
+   */
+  remoteUrl?: UrlOption;
 }
 
 /** Options after defaults are applied. */
@@ -282,4 +329,6 @@ export interface ResolvedQueuedStorageOptions {
   leaseMs: number;
   onTransferred?: (event: TransferredEvent) => void | Promise<void>;
   onFailed?: (event: FailedEvent) => void | Promise<void>;
+  localUrl?: UrlOption;
+  remoteUrl?: UrlOption;
 }

@@ -1,6 +1,8 @@
 // `npm start`: queued-storage on the embedded default, no network, no accounts.
 // fs local and fs "remote" directories under .data/demo, state in storageFlags (fs), the in-process queue.
 import { rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createQueuedStorage, memoryQueue, storageFlags, transferAndDelete, type QueuedStorage } from "../../src/index.ts";
 import fsDriver from "../../src/drivers/fs/index.ts";
 import { farAway, generatedStream, formatBytes, printTable } from "./_helpers.ts";
@@ -25,6 +27,10 @@ const storage = createQueuedStorage({
   remote,
   flags,
   queue,
+  // url(key): where a browser would fetch each key. Locally the route of createFileHandler; on the "remote" (a
+  // directory here) its file URL. With the S3 driver as remote, the remote URL is a presigned (or public) S3 URL.
+  localUrl: "/files/",
+  remoteUrl: `${pathToFileURL(resolve(`${DIR}/remote`)).href}/`,
   onTransferred: (e) => {
     if (announce) log(`  ✓ transferred ${e.key}`);
   },
@@ -59,7 +65,7 @@ announce = true;
 const progress = setInterval(async () => {
   const states = await Promise.all([...writes.keys()].map(async (key) => (await storage.status(key))?.state));
   const counts = states.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s ?? "none"]: (acc[s ?? "none"] ?? 0) + 1 }), {});
-  const big = `videos:big.bin ${formatBytes(uploaded.get("videos:big.bin") ?? 0)} of ${formatBytes(BIG)}`;
+  const big = `videos:big.bin ${formatBytes(uploaded.get("videos:big.bin") ?? 0)} of ${formatBytes(BIG)}, url ${await storage.url("videos:big.bin")}`;
   log(`  ${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join(", ")}  (${big})`);
 }, 150);
 await storage.drain();
@@ -100,7 +106,8 @@ await cleanup.dispose();
 
 async function showTiers(s: QueuedStorage): Promise<void> {
   const metas = await Promise.all([...writes.keys()].map((key) => s.getMeta(key)));
+  const urls = await Promise.all([...writes.keys()].map((key) => s.url(key)));
   [...writes.keys()].forEach((key, i) =>
-    log(`  ${key.padEnd(20)} state=${String(metas[i]?.state).padEnd(12)} served from ${metas[i]?.tier}`),
+    log(`  ${key.padEnd(20)} state=${String(metas[i]?.state).padEnd(12)} served from ${String(metas[i]?.tier).padEnd(6)}  url(key) = ${urls[i]}`),
   );
 }

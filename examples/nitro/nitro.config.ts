@@ -20,6 +20,8 @@ export default defineNitroConfig({
       flags: "upstash",
       // Public URL of the webhook route the module registers (/_queued-storage/transfer).
       qstash: { url: "" },
+      // GET/HEAD /files/<key>: ETag, 304 and ranges, from the tier that holds the key (createFileHandler).
+      serve: { route: "/files" },
     },
   },
 });

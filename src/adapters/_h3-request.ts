@@ -22,7 +22,7 @@ export async function _h3Request(event: H3EventLike): Promise<Request> {
 }
 
 // Duck-typed: srvx (h3 2 on Node) hands over its own fast Request class.
-function _isWebRequest(value: unknown): value is Request {
+export function _isWebRequest(value: unknown): value is Request {
   const request = value as Partial<Request> | undefined;
   return typeof request?.headers?.get === "function" && typeof request.arrayBuffer === "function" && typeof request.url === "string";
 }

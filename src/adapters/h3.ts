@@ -1,8 +1,9 @@
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
-import { _h3Request, type H3EventLike } from "./_h3-request.ts";
-import { _webHandler, type TransferTarget } from "./_target.ts";
+import type { FileHandlerOptions } from "../serve/handler.ts";
+import { _h3Request, _isWebRequest, type H3EventLike } from "./_h3-request.ts";
+import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
-export type { TransferTarget } from "./_target.ts";
+export type { FileTarget, TransferTarget } from "./_target.ts";
 export type { H3EventLike } from "./_h3-request.ts";
 
 /**
@@ -31,4 +32,33 @@ export interface H3TransferHandler {
 export function defineTransferHandler(target: TransferTarget, options?: TransferHandlerOptions): H3TransferHandler {
   const handler = _webHandler(target, options);
   return Object.assign(async (event: H3EventLike) => handler(await _h3Request(event)), { __is_handler__: true as const });
+}
+
+/** An h3 event handler (h3 1 and 2) serving files; see {@link defineFileHandler}. */
+export interface H3FileHandler {
+  (event: H3EventLike): Promise<Response | undefined>;
+  __is_handler__: true;
+}
+
+/**
+ * An h3 event handler serving files of a queued storage (`createFileHandler`): GET/HEAD with ETag, 304 and ranges,
+ * optional redirects and uploads. Register it for every path under `options.route`. On h3 2 the web `Request` goes in
+ * and the `Response` comes back as they are; on h3 1 the Node request is read with backpressure and the response
+ * body written the same way (h3 1's own conversion buffers an upload without limit).
+ *
+ * @example
+ * // h3 2
+ * const app = new H3().all("/files/**", defineFileHandler(storage, { route: "/files/", redirect: true }));
+ * // h3 1
+ * const router = createRouter().use("/files/**", defineFileHandler(storage, { route: "/files/", redirect: true }));
+ */
+export function defineFileHandler(target: FileTarget, options?: FileHandlerOptions): H3FileHandler {
+  const handler = _fileHandler(target, options);
+  const serve = async (event: H3EventLike): Promise<Response | undefined> => {
+    if (_isWebRequest(event.req)) return handler(event.req);
+    // h3 1 only, loaded on first use: it imports h3 1's helpers, which h3 2 does not have.
+    const node = await import("./_h3-node.ts");
+    return node._sendWebResponse(event as never, await handler(node._toWebRequest(event as never)));
+  };
+  return Object.assign(serve, { __is_handler__: true as const });
 }

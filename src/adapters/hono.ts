@@ -1,7 +1,8 @@
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
-import { _webHandler, type TransferTarget } from "./_target.ts";
+import type { FileHandlerOptions } from "../serve/handler.ts";
+import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
-export type { TransferTarget } from "./_target.ts";
+export type { FileTarget, TransferTarget } from "./_target.ts";
 
 /** The part of Hono's `Context` the route needs: the untouched web `Request`. */
 export interface HonoContextLike {
@@ -24,5 +25,17 @@ export function transferRoute(
   options?: TransferHandlerOptions,
 ): (c: HonoContextLike) => Promise<Response> {
   const handler = _webHandler(target, options);
+  return (c) => handler(c.req.raw);
+}
+
+/**
+ * A Hono route handler serving files of a queued storage (`createFileHandler` over `c.req.raw`): GET/HEAD with ETag,
+ * 304 and ranges, optional redirects and uploads.
+ *
+ * @example
+ * app.all("/files/*", fileRoute(storage, { route: "/files/" }));
+ */
+export function fileRoute(target: FileTarget, options?: FileHandlerOptions): (c: HonoContextLike) => Promise<Response> {
+  const handler = _fileHandler(target, options);
   return (c) => handler(c.req.raw);
 }

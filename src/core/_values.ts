@@ -1,9 +1,14 @@
 import type { Driver } from "unstorage";
-import { withKnownLength } from "../drivers/_utils.ts";
+import { rangeOf, sliceStream, withKnownLength, type ByteRange } from "../drivers/_utils.ts";
 
 /** Drivers that take a `ReadableStream` in `setItemRaw` and answer `getItemRaw(key, { type: "stream" })`. */
 function _acceptsStreams(driver: Driver): boolean {
   return (driver.flags as { streams?: boolean } | undefined)?.streams === true;
+}
+
+/** Drivers that read `getItemRaw(key, { range })` themselves (ours: fs positional reads, S3 ranged GET). */
+function _readsRanges(driver: Driver): boolean {
+  return (driver.flags as { ranges?: boolean } | undefined)?.ranges === true;
 }
 
 /** A raw value as bytes: the one buffering step, used only for drivers that cannot take a stream. */
@@ -51,10 +56,22 @@ function _forStreamingDriver(value: unknown): unknown {
  * The driver with one raw-value contract whatever it supports natively: `setItemRaw` takes `Uint8Array`,
  * `ArrayBuffer`, `Blob` and `ReadableStream`; `getItemRaw(key, { type: "stream" })` returns a stream and plain
  * `getItemRaw(key)` bytes. Streams pass through untouched when the driver can take them, so a transfer between
- * two streaming drivers never holds a whole value.
+ * two streaming drivers never holds a whole value. `range: { offset, length }` in the read options is honoured for
+ * every driver: passed on to those that read ranges themselves, cut out of the whole stream for the rest.
  */
 export function _rawSafeDriver(driver: Driver): Driver {
   const streams = _acceptsStreams(driver);
+  const ranges = _readsRanges(driver);
+  const getRaw = async (key: string, opts: unknown): Promise<unknown> => {
+    const wantsStream = (opts as { type?: string } | undefined)?.type === "stream";
+    const value = driver.getItemRaw
+      ? await driver.getItemRaw(key, (streams ? opts : { ...(opts as object), type: undefined }) as object)
+      : await driver.getItem(key, opts as object);
+    if (value === null || value === undefined) return null;
+    if (wantsStream) return _toStream(driver.getItemRaw ? value : _fromBase64Fallback(value));
+    if (!driver.getItemRaw) return _fromBase64Fallback(value);
+    return value instanceof Uint8Array ? value : _toBytes(value);
+  };
   return {
     ...driver,
     // getItem is the text API: drivers that keep raw values as given (memory) would hand back bytes.
@@ -63,14 +80,13 @@ export function _rawSafeDriver(driver: Driver): Driver {
       return value instanceof Uint8Array || value instanceof ArrayBuffer ? new TextDecoder().decode(value) : value;
     },
     async getItemRaw(key, opts) {
-      const wantsStream = (opts as { type?: string } | undefined)?.type === "stream";
-      const value = driver.getItemRaw
-        ? await driver.getItemRaw(key, streams ? opts : { ...opts, type: undefined })
-        : await driver.getItem(key, opts);
-      if (value === null || value === undefined) return null;
-      if (wantsStream) return _toStream(driver.getItemRaw ? value : _fromBase64Fallback(value));
-      if (!driver.getItemRaw) return _fromBase64Fallback(value);
-      return value instanceof Uint8Array ? value : _toBytes(value);
+      const range = rangeOf(driver.name ?? "driver", opts as { range?: unknown } | undefined);
+      if (!range || ranges) return getRaw(key, opts);
+      const { range: _, ...rest } = opts as { range: ByteRange; type?: string };
+      const whole = (await getRaw(key, { ...rest, type: "stream" })) as ReadableStream<Uint8Array> | null;
+      if (!whole) return null;
+      const slice = sliceStream(whole, range);
+      return rest.type === "stream" ? slice : _toBytes(slice);
     },
     async setItemRaw(key, value, opts) {
       if (driver.setItemRaw) {

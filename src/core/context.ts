@@ -50,6 +50,8 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     leaseMs: options.leaseMs ?? 60_000,
     onTransferred: options.onTransferred,
     onFailed: options.onFailed,
+    localUrl: options.localUrl,
+    remoteUrl: options.remoteUrl,
   };
   if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
   if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");

@@ -5,6 +5,7 @@ import { _failJob, _runJob } from "./transfer.ts";
 import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
 import { _verifyRemote } from "./_verify.ts";
+import { _urlOf } from "../serve/url.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {
@@ -87,6 +88,10 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
     },
     async fail(job, reason) {
       await _failJob(ctx, _validateJob(job), reason);
+    },
+    async url(key, options) {
+      _assertKey(key);
+      return _urlOf(ctx, key, await ctx.flags.get(ctx.flagKey(key)), options);
     },
   };
 }

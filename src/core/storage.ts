@@ -6,6 +6,7 @@ import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "../flags/_transitions.ts";
 import { _pollWhile } from "./_poll.ts";
+import { _accessOf, _registerAccess } from "./_access.ts";
 import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer, ValueKind } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
@@ -89,7 +90,7 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
   let disposed: Promise<void> | undefined;
   const hasDepthFlag = { maxDepth: true, streams: true };
 
-  return {
+  const driver: Driver<QueuedStorageOptions, QueuedStorageControls> = {
     name: DRIVER_NAME,
     options,
     flags: hasDepthFlag,
@@ -158,6 +159,9 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
       return (disposed ??= _dispose(ctx));
     },
   };
+  // createFileHandler(storage) reads the tiers and the state through these (src/serve/).
+  _registerAccess([controls], { ctx, driver });
+  return driver;
 }
 
 /**
@@ -176,7 +180,9 @@ export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorag
   const clear: Storage["clear"] = async (base, opts) => {
     await driver.clear!(base ? _normalizeKey(base) : "", opts ?? {});
   };
-  return Object.assign(storage, driver.getInstance!(), { clear });
+  const queued = Object.assign(storage, driver.getInstance!(), { clear });
+  _registerAccess([queued], _accessOf(driver.getInstance!())!);
+  return queued;
 }
 
 // --- internal ---

@@ -73,3 +73,58 @@ export function knownLength(stream: ReadableStream<unknown>): number | undefined
   const length = (stream as unknown as Record<symbol, unknown>)[KNOWN_LENGTH];
   return typeof length === "number" && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
+
+/**
+ * A byte range of a read: `getItemRaw(key, { type: "stream", range: { offset, length } })`. `length` omitted reads to
+ * the end; a range past the end yields what exists (possibly nothing).
+ */
+export interface ByteRange {
+  /** First byte, from 0. */
+  offset: number;
+  /** Bytes to read at most. Default: to the end. */
+  length?: number;
+}
+
+/** The range of read options, validated; `undefined` when none was asked for. */
+export function rangeOf(driver: string, opts: { range?: unknown } | undefined): ByteRange | undefined {
+  const range = opts?.range as ByteRange | undefined;
+  if (range === undefined || range === null) return undefined;
+  const whole = (n: unknown): boolean => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+  if (typeof range !== "object" || !whole(range.offset) || (range.length !== undefined && !whole(range.length))) {
+    throw createError(driver, `Invalid \`range\` ${JSON.stringify(range)}: expected { offset, length? } of whole non-negative numbers.`);
+  }
+  return range;
+}
+
+/**
+ * The bytes of `range` out of a whole-value stream, for sources that cannot seek: skips up to the offset without
+ * keeping anything, stops (and cancels the source) once the length is served.
+ */
+export function sliceStream(source: ReadableStream<unknown>, range: ByteRange): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let skip = range.offset;
+  let left = range.length ?? Number.POSITIVE_INFINITY;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        if (left <= 0) {
+          controller.close();
+          await reader.cancel().catch(() => {});
+          return;
+        }
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        let bytes = chunkBytes(value);
+        if (skip >= bytes.byteLength) {
+          skip -= bytes.byteLength;
+          continue;
+        }
+        bytes = bytes.subarray(skip, skip + Math.min(left, bytes.byteLength - skip));
+        skip = 0;
+        left -= bytes.byteLength;
+        if (bytes.byteLength > 0) return controller.enqueue(bytes);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}

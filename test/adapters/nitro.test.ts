@@ -69,6 +69,15 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
     const late = await fetch(`${server.origin}/uploads/photos/cat.jpg`);
     expect([late.headers.get("x-queued-state"), late.headers.get("x-queued-tier")]).toEqual(["remote", "remote"]);
     expect(Buffer.compare(Buffer.from(await late.arrayBuffer()), bytes)).toBe(0);
+    // The module's file route (serve: { route: "/files" }) serves the same bytes, with validators and ranges.
+    const whole = await fetch(`${server.origin}/files/photos/cat.jpg`);
+    expect([whole.status, whole.headers.get("content-type"), whole.headers.get("content-length")]).toEqual([200, "image/jpeg", "300000"]);
+    expect(Buffer.compare(Buffer.from(await whole.arrayBuffer()), bytes)).toBe(0);
+    const etag = whole.headers.get("etag")!;
+    expect((await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: { "if-none-match": etag } })).status).toBe(304);
+    const part = await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: { range: "bytes=1000-1999" } });
+    expect([part.status, part.headers.get("content-range")]).toEqual([206, "bytes 1000-1999/300000"]);
+    expect(Buffer.compare(Buffer.from(await part.arrayBuffer()), Buffer.from(bytes.subarray(1000, 2000)))).toBe(0);
     // The transfer state went through Upstash (flags: "upstash"), not the process memory.
     expect(upstash.requests.some((r) => JSON.stringify(r.commands).includes("photos:cat.jpg"))).toBe(true);
   }, 60_000);

@@ -1,7 +1,8 @@
 // Runs s3rver in its own process (started with --openssl-legacy-provider, which its ListObjectsV2 continuation
 // tokens need) and adds what s3rver 3.7.1 lacks, so that the driver is tested against S3's real rules:
 //   - SigV4 header signatures are verified (s3rver accepts any v4 signature), as are signed payload hashes
-//     (x-amz-content-sha256) and x-amz-checksum-sha256 bodies;
+//     (x-amz-content-sha256) and x-amz-checksum-sha256 bodies, and presigned (query-signed) URLs; their expiry
+//     s3rver checks itself;
 //   - PutObject/UploadPart need a Content-Length (AWS rejects chunked uploads: 411 MissingContentLength);
 //   - DeleteObjects needs a body checksum, as on AWS;
 //   - AbortMultipartUpload, ListMultipartUploads and ListParts exist; parts of unknown uploads are NoSuchUpload;
@@ -94,6 +95,7 @@ const hmac = (key, data) => createHmac("sha256", key).update(data).digest();
 
 async function verifyRequest(ctx, next) {
   const auth = ctx.get("authorization");
+  if (!auth && parseUrl(ctx).query.has("X-Amz-Signature")) return verifyPresigned(ctx, next);
   const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
   if (!match) throw s3error("AccessDenied", "Requests must carry an AWS4-HMAC-SHA256 Authorization header");
   const [, accessKeyId, date, region, service, signedHeaders, signature] = match;
@@ -140,6 +142,41 @@ async function verifyRequest(ctx, next) {
     });
   }
   if (ctx.method === "PUT" || ctx.method === "POST") await verifyBody(ctx, payloadHash);
+  return next();
+}
+
+// Presigned URLs (SigV4 query signing, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html):
+// s3rver checks X-Amz-Expires itself (AccessDenied "Request has expired") but not the signature; this checks it.
+async function verifyPresigned(ctx, next) {
+  const { rawPath, rawQuery, query } = parseUrl(ctx);
+  const credential = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(query.get("X-Amz-Credential") ?? "");
+  if (query.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256" || !credential || !query.get("X-Amz-SignedHeaders")) {
+    throw s3error("AuthorizationQueryParametersError", "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.");
+  }
+  const [, accessKeyId, date, region, service] = credential;
+  const secret = SECRETS[accessKeyId];
+  if (!secret) throw s3error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+  const signed = query.get("X-Amz-SignedHeaders").split(";");
+  const canonicalQuery = [...new URLSearchParams(rawQuery)]
+    .filter(([k]) => k !== "X-Amz-Signature")
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)])
+    .sort(([k1, v1], [k2, v2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : v1 < v2 ? -1 : v1 > v2 ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+  const canonicalRequest = [
+    ctx.method,
+    rawPath.split("/").map((s) => rfc3986(decodeURIComponent(s))).join("/"),
+    canonicalQuery,
+    signed.map((h) => `${h}:${String(ctx.req.headers[h] ?? "").trim().replace(/\s+/g, " ")}`).join("\n") + "\n",
+    signed.join(";"),
+    "UNSIGNED-PAYLOAD",
+  ].join("\n");
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = ["AWS4-HMAC-SHA256", query.get("X-Amz-Date"), scope, sha256(canonicalRequest).digest("hex")].join("\n");
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
+  if (hmac(key, stringToSign).toString("hex") !== query.get("X-Amz-Signature")) {
+    throw s3error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.");
+  }
   return next();
 }
 

@@ -33,6 +33,20 @@ export interface QueuedStorageRuntimeConfig {
   };
   /** Upstash Redis: empty values fall back to env `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`. */
   upstash: { url: string; token: string; prefix: string };
+  /**
+   * Serving files (`createFileHandler`, GET/HEAD): the route is registered at build time when set, and becomes the
+   * storage's `localUrl`, so `url(key)` answers `<route>/<key path>` until the transfer is done.
+   */
+  serve: {
+    /** Route prefix, e.g. `"/files"`; empty: no route. @default "" */
+    route: string;
+    /** Redirect (302) to the remote URL (S3 presigned or public) once a key is `remote`. @default false */
+    redirect: boolean;
+    /** Cache-Control of answers. @default "no-cache" */
+    cacheControl: string;
+    /** `"inline"`, `"attachment"` or empty (none). @default "" */
+    contentDisposition: string;
+  };
 }
 
 /** The defaults, with every env-overridable key present (Nitro only applies env to keys that exist). */
@@ -48,6 +62,7 @@ export function _defaultRuntimeConfig(): QueuedStorageRuntimeConfig {
     prefix: "",
     qstash: { url: "", token: "", baseUrl: "", currentSigningKey: "", nextSigningKey: "" },
     upstash: { url: "", token: "", prefix: "" },
+    serve: { route: "", redirect: false, cacheControl: "no-cache", contentDisposition: "" },
   };
 }
 

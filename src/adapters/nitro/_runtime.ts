@@ -3,6 +3,7 @@
 // (`nitropack/runtime` for Nitro 2, `nitro/runtime` for Nitro 3), so one file serves both majors.
 import type { Driver, Storage } from "unstorage";
 import type { TransferHandlerOptions } from "../../queues/qstash.ts";
+import type { FileHandlerOptions } from "../../serve/handler.ts";
 import { queuedDriver } from "../../core/storage.ts";
 import { transfer, transferAndDelete } from "../../tasks.ts";
 import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
@@ -39,6 +40,7 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
     task: config.task === "transferAndDelete" ? transferAndDelete : transfer,
     delayed: config.delayed === true,
     prefix: config.prefix || undefined,
+    localUrl: config.serve?.route ? `${config.serve.route.replace(/\/+$/, "")}/` : undefined,
   });
   _controls = driver.getInstance!();
   nitro.useStorage().mount(config.base, driver);
@@ -48,6 +50,18 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
 export function _useControls(): QueuedStorageControls {
   if (!_controls) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
   return _controls;
+}
+
+/** Options of the file handler from runtime config. */
+export function _serveOptions(): FileHandlerOptions {
+  if (!_config) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
+  const { route, redirect, cacheControl, contentDisposition } = _config.serve;
+  return {
+    route,
+    redirect: redirect === true,
+    cacheControl: cacheControl || false,
+    contentDisposition: contentDisposition === "inline" || contentDisposition === "attachment" ? contentDisposition : undefined,
+  };
 }
 
 /** Options of the webhook handler from runtime config. */

@@ -4,7 +4,7 @@ import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_confi
 export type { QueuedStorageRuntimeConfig } from "./_config.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
-export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash">> {
+export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve">> {
   /**
    * Path of the QStash webhook route, registered when `queue` is `"qstash"`; `false` to register none (mount
    * `queued-storage/h3` yourself).
@@ -13,6 +13,12 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
   route?: string | false;
   qstash?: Partial<QueuedStorageRuntimeConfig["qstash"]>;
   upstash?: Partial<QueuedStorageRuntimeConfig["upstash"]>;
+  /**
+   * Serve the stored files (GET/HEAD with ETag, 304, ranges; `createFileHandler`) under `route`, which also becomes
+   * the `localUrl` of `url(key)`. The route is registered at build time; the other settings may change at run time.
+   * @example { route: "/files", redirect: true }
+   */
+  serve?: Partial<QueuedStorageRuntimeConfig["serve"]>;
 }
 
 /**
@@ -77,6 +83,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     ...given,
     qstash: { ...defaults.qstash, ...configOptions.qstash, ...given.qstash },
     upstash: { ...defaults.upstash, ...configOptions.upstash, ...given.upstash },
+    serve: { ...defaults.serve, ...configOptions.serve, ...given.serve },
   };
   if (!config.remote?.driver) {
     throw new Error("[queued-storage] [nitro] set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage");
@@ -110,6 +117,11 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
     // Nitro 3's handler reads h3 2's `event.req`; nitropack 2's converts with h3 1. Neither bundles the other h3.
     nitro.options.handlers.push({ route, method: "post", handler: own(nitro3 ? "adapters/_nitro-handler-web" : "adapters/_nitro-handler") });
   }
+  const serveRoute = config.serve.route.replace(/\/+$/, "");
+  if (serveRoute) {
+    if (!serveRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`);
+    nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own(nitro3 ? "adapters/_nitro-serve-web" : "adapters/_nitro-serve") });
+  }
 }
 
 /** Our own entries by dist name, and where each lives in the source tree (used from source and through JSR). */
@@ -117,6 +129,8 @@ const SOURCE_FILES: Record<string, string> = {
   "adapters/_nitro-runtime": "adapters/nitro/_runtime",
   "adapters/_nitro-handler": "adapters/nitro/_handler",
   "adapters/_nitro-handler-web": "adapters/nitro/_handler-web",
+  "adapters/_nitro-serve": "adapters/nitro/_serve",
+  "adapters/_nitro-serve-web": "adapters/nitro/_serve-web",
   qstash: "queues/qstash",
   upstash: "flags/upstash",
   "drivers/s3": "drivers/s3/index",

@@ -2,14 +2,15 @@ import type { FileHandle } from "node:fs/promises";
 import { open, readFile, readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
-import { createError, createRequiredError } from "../_utils.ts";
+import { createError, createRequiredError, rangeOf, type ByteRange } from "../_utils.ts";
 import { ignoreMatcher, keySegments, pathOf } from "./_paths.ts";
 import { fileStream, writeAtomic } from "./_io.ts";
+import { rangeBytes, rangeStream } from "./_range.ts";
 import { _linkGuard } from "./_realpath.ts";
 import { _isTempName, _sweepTemps, type TempSweep } from "./_temp.ts";
-
 import { watchTree } from "./_watch.ts";
 
+export type { ByteRange } from "../_utils.ts";
 export type { TempSweep } from "./_temp.ts";
 
 export interface FsDriverOptions {
@@ -54,6 +55,7 @@ const DEFAULT_IGNORE = ["**/node_modules/**", "**/.git/**"];
  * Streaming, atomic file-system driver for Node, Deno and Bun: writes go to a temp file that is renamed into place,
  * `setItemRaw` takes streams and `getItemRaw(key, { type: "stream" })` returns one; memory stays at one chunk.
  * `watch` reports changes made by anyone (recursive `fs.watch`), debounced per key.
+ * `getItemRaw(key, { type: "stream", range: { offset, length } })` reads only that byte range (positional reads).
  * @example
  * const storage = createStorage({ driver: fsDriver({ base: "./.data/uploads" }) });
  * await storage.setItemRaw("videos:a.mp4", request.body);
@@ -133,7 +135,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     await walk(start);
     return found;
   };
-  const flags = { maxDepth: true, streams: true };
+  const flags = { maxDepth: true, streams: true, ranges: true };
 
   return {
     name: DRIVER_NAME,
@@ -149,6 +151,15 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     },
     async getItemRaw(key, opts: TransactionOptions = {}) {
       const path = await checked(key, `getItemRaw("${key}")`);
+      const range = rangeOf(DRIVER_NAME, opts);
+      if (range) {
+        // Positional reads of the asked bytes only (serving a Range request of a large file).
+        const handle = await open(path, "r").catch(missingAs(null));
+        if (!handle) return null;
+        if (opts.type !== "stream") return rangeBytes(handle, range).finally(() => handle.close());
+        openStreams.add(handle);
+        return rangeStream(handle, range, () => openStreams.delete(handle));
+      }
       if (opts.type !== "stream") {
         // A plain Uint8Array view (no copy), as from the S3 driver, rather than Node's Buffer subclass.
         const buffer = await readFile(path).catch(missingAs(null));
@@ -217,6 +228,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
 
 interface TransactionOptions {
   type?: string;
+  range?: ByteRange;
   signal?: AbortSignal;
 }
 

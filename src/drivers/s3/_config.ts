@@ -35,6 +35,14 @@ export interface S3DriverOptions {
   contentType?: string | ((key: string) => string | undefined);
   /** Cache-Control of written objects. Default: none. @example "public, max-age=31536000, immutable" */
   cacheControl?: string;
+  /**
+   * Base URL of the bucket's objects for browsers, for a public bucket or a CDN in front of it: `getUrl(key)` answers
+   * `publicUrl/<object key>` (the driver's `base` included) instead of a presigned URL. Default: none (presigned).
+   * @example "https://cdn.example.com", "https://uploads.s3.eu-west-1.amazonaws.com"
+   */
+  publicUrl?: string;
+  /** Default lifetime in seconds of presigned URLs from `getUrl(key)`: 1 to 604,800 (7 days). Default 3600. */
+  presignExpiresIn?: number;
   /** fetch implementation, e.g. to instrument or proxy requests. Default: the global `fetch`. */
   fetch?: typeof fetch;
 }

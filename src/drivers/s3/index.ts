@@ -1,9 +1,12 @@
 import type { AwsClient } from "aws4fetch";
 import type { Driver, StorageMeta } from "unstorage";
-import { createError, keyDepth, normalizeKey } from "../_utils.ts";
+import { createError, keyDepth, normalizeKey, rangeOf, sliceStream, type ByteRange } from "../_utils.ts";
 import { createContext, partSettings, type PartSettings, type S3DriverOptions } from "./_config.ts";
+import { presignedUrl, urlSettings, type S3UrlOptions, type S3UrlSettings } from "./_url.ts";
 
 export type { S3DriverOptions } from "./_config.ts";
+export type { S3UrlOptions } from "./_url.ts";
+export type { ByteRange } from "../_utils.ts";
 import { objectUrl, s3Request, type S3Context } from "./_request.ts";
 import { putValue } from "./_upload.ts";
 import { contentTypeOf } from "./_values.ts";
@@ -14,15 +17,23 @@ export interface S3DriverInstance {
   bucket: string;
   /** The object key in the bucket for a driver key (`base` applied, `:` → `/`). */
   objectKey(key: string): string;
-  /** The object's URL for a driver key, in the configured addressing style. */
+  /** The object's URL for a driver key, in the configured addressing style (unsigned: what requests go to). */
   url(key: string): string;
+  /**
+   * A URL a browser can GET the object at: `publicUrl` + key when that option is set, else a presigned GetObject URL
+   * valid for `expiresIn` seconds, with optional response Content-Type / Content-Disposition overrides. Queued
+   * storage's `url(key)` uses it once a key is on this tier.
+   * @example await driver.getInstance().getUrl("videos:a.mp4", { expiresIn: 300, contentDisposition: "attachment" })
+   */
+  getUrl(key: string, options?: S3UrlOptions): Promise<string>;
 }
 
 const DRIVER_NAME = "queued-storage:s3";
 
 /**
  * Streaming S3 driver on aws4fetch: edge-safe (fetch, Web Streams, Web Crypto only), multipart uploads with bounded
- * memory, paginated prefix listing, scoped `clear(base)`, retries with backoff.
+ * memory, paginated prefix listing, scoped `clear(base)`, retries with backoff. `getItemRaw(key, { type: "stream",
+ * range: { offset, length } })` is a ranged GetObject; `getInstance().getUrl(key)` a presigned (or public) URL.
  * @example
  * const storage = createStorage({ driver: s3Driver({ endpoint, bucket, accessKeyId, secretAccessKey, region }) });
  * await storage.setItemRaw("videos:a.mp4", file.stream());
@@ -30,10 +41,12 @@ const DRIVER_NAME = "queued-storage:s3";
 export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptions, S3DriverInstance> {
   let _ctx: S3Context | undefined;
   let _settings: PartSettings | undefined;
+  let _urls: S3UrlSettings | undefined;
   const basePrefix = normalizeKey(options.base, "/");
 
   const getContext = (): S3Context => (_ctx ??= createContext(DRIVER_NAME, options));
   const settings = (): PartSettings => (_settings ??= partSettings(DRIVER_NAME, options));
+  const urls = (): S3UrlSettings => (_urls ??= urlSettings(DRIVER_NAME, options));
   const objectKey = (key: string): string => {
     const path = normalizeKey(key, "/");
     if (!path || path.split("/").some((s) => s === "." || s === "..")) {
@@ -58,13 +71,16 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
     return putValue(getContext(), path, value, { ...settings(), headers, conditions: conditionsOf(opts), signal: opts.signal });
   };
   // conditionalWrites: setItem/setItemRaw honour `ifMatch` / `ifNoneMatch` (412 when the object changed) and `meta`.
-  const flags = { maxDepth: true, streams: true, conditionalWrites: true };
-  const get = async (key: string, opts: TransactionOptions): Promise<Response | null> => {
-    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
-    const response = await s3Request(getContext(), { operation: "GetObject", method: "GET", key, signal: opts.signal, accept: [404] });
-    if (response.status !== 404) return response;
+  // ranges: getItemRaw reads a byte range (`range: { offset, length }`) with one ranged GetObject.
+  const flags = { maxDepth: true, streams: true, ranges: true, conditionalWrites: true };
+  const get = async (key: string, opts: TransactionOptions, range?: ByteRange): Promise<Response | null> => {
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html — a ranged GET reads only those bytes;
+    // 416 (InvalidRange) is a range starting past the end: nothing to read there.
+    const headers = range ? { range: `bytes=${range.offset}-${range.length === undefined ? "" : range.offset + range.length - 1}` } : undefined;
+    const response = await s3Request(getContext(), { operation: "GetObject", method: "GET", key, headers, signal: opts.signal, accept: [404, 416] });
+    if (response.status === 200 || response.status === 206) return response;
     await response.arrayBuffer();
-    return null;
+    return response.status === 416 ? new Response(new Uint8Array(0)) : null;
   };
 
   return {
@@ -73,7 +89,13 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
     flags,
     getInstance: (): S3DriverInstance => {
       const ctx = getContext();
-      return { client: ctx.client, bucket: ctx.bucket, objectKey, url: (key) => objectUrl(ctx, objectKey(key)) };
+      return {
+        client: ctx.client,
+        bucket: ctx.bucket,
+        objectKey,
+        url: (key) => objectUrl(ctx, objectKey(key)),
+        getUrl: async (key, urlOptions) => presignedUrl(ctx, urls(), objectKey(key), urlOptions),
+      };
     },
     async hasItem(key, opts: TransactionOptions = {}) {
       return (await readMeta(getContext(), objectKey(key), opts.signal)) !== null;
@@ -83,8 +105,13 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
       return response ? response.text() : null;
     },
     async getItemRaw(key, opts: TransactionOptions = {}) {
-      const response = await get(objectKey(key), opts);
+      const range = rangeOf(DRIVER_NAME, opts);
+      if (range?.length === 0) return opts.type === "stream" ? new Blob([]).stream() : new Uint8Array(0);
+      const response = await get(objectKey(key), opts, range);
       if (!response) return null;
+      // A server that ignores Range answers 200 with everything, and some S3-compatibles answer 206 with more than was
+      // asked (s3rver reads `bytes=0-0` as "from 0 to the end"): cut it down here rather than hand back the rest.
+      if (range && response.body && !exactRange(response, range)) return rangeFromWhole(response, range, opts.type === "stream");
       if (opts.type === "stream") return response.body ?? new Blob([]).stream();
       return new Uint8Array(await response.arrayBuffer());
     },
@@ -138,6 +165,7 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
 
 interface TransactionOptions {
   type?: string;
+  range?: ByteRange;
   signal?: AbortSignal;
   headers?: Record<string, string>;
   /** Commit (PutObject or CompleteMultipartUpload) only over the object with this ETag; 412 otherwise. */
@@ -162,4 +190,20 @@ function metaHeaders(meta: Record<string, string> | undefined): Record<string, s
 
 function lowerCase(headers: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** Whether a ranged GetObject answer holds exactly the range asked for (206 with a Content-Range starting there, not longer). */
+function exactRange(response: Response, range: ByteRange): boolean {
+  if (response.status !== 206) return false;
+  const match = /^bytes (\d+)-(\d+)\//.exec(response.headers.get("content-range") ?? "");
+  if (!match) return false;
+  const [start, end] = [Number(match[1]), Number(match[2])];
+  return start === range.offset && (range.length === undefined || end - start + 1 <= range.length);
+}
+
+/** The asked range out of a larger answer: the whole object (200) or a range that starts at or before it (206). */
+async function rangeFromWhole(response: Response, range: ByteRange, stream: boolean): Promise<ReadableStream<Uint8Array> | Uint8Array> {
+  const start = response.status === 206 ? Number(/^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? 0) : 0;
+  const slice = sliceStream(response.body!, { offset: Math.max(0, range.offset - start), length: range.length });
+  return stream ? slice : new Uint8Array(await new Response(slice).arrayBuffer());
 }

@@ -1,0 +1,216 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { Agent, request } from "node:http";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import fsDriver from "../src/drivers/fs/index.ts";
+import s3Driver from "../src/drivers/s3/index.ts";
+import { createFileHandler, createQueuedStorage } from "../src/index.ts";
+import { makeFile, patternChunk, s3Options, startS3rver } from "./_fixtures.ts";
+import { formatNumber, formatSize, KiB, latency, mibPerSecond, MiB, rate } from "./_stats.ts";
+import type { BenchOptions, BenchResult, Row } from "./_types.ts";
+
+const CHILD = fileURLToPath(new URL("./_serve-child.ts", import.meta.url));
+
+/**
+ * 7. Serving files: `createFileHandler` (h3 adapter, fs local tier) against a bare node:http server piping
+ * `fs.createReadStream`, both in child processes measured in the same run, rounds alternating: one large file
+ * (256 MiB) over one connection, and many small files (10,000 × 4 KiB in --full) over 16 keep-alive connections.
+ * RSS: peak growth of each server process while it serves the large file. Then a 1 MiB range from the middle of an
+ * S3 object (1 GiB in --full) through the handler: the bytes s3rver served for it, from its answers.
+ */
+export async function run(opts: BenchOptions): Promise<BenchResult> {
+  const started = performance.now();
+  const bigSize = 256 * MiB;
+  const smallCount = opts.full ? 10_000 : 2_000;
+  const smallSize = 4 * KiB;
+  const rounds = opts.full ? 5 : 3;
+  const objectSize = opts.full ? 1024 * MiB : 256 * MiB;
+  const dir = join(opts.tmp, "files");
+  opts.log(`7: writing 1 × ${formatSize(bigSize)} and ${smallCount} × ${formatSize(smallSize)}`);
+  await makeFile(join(dir, "big.bin"), bigSize);
+  const small = patternChunk(smallSize, 3);
+  await mkdir(join(dir, "small"), { recursive: true });
+  for (let i = 0; i < smallCount; i++) await writeFile(join(dir, "small", `${i}.bin`), small);
+
+  const servers = { bare: await startChild("bare", dir), handler: await startChild("handler", dir) };
+  const big: Record<string, number[]> = { bare: [], handler: [] };
+  const many: Record<string, number[]> = { bare: [], handler: [] };
+  const rss: Record<string, number> = { bare: 0, handler: 0 };
+  const rows: Row[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (["bare", "handler"] as const) : (["handler", "bare"] as const);
+      for (const side of order) {
+        const server = servers[side];
+        opts.log(`7: round ${round + 1}/${rounds}, ${side}`);
+        await server.command("reset");
+        let t = performance.now();
+        const bytes = await download(server.port, ["/files/big.bin"], 1);
+        if (bytes !== bigSize) throw new Error(`7: ${side} served ${bytes} bytes of big.bin, expected ${bigSize}`);
+        opts.log(`7: ${side}: ${formatSize(bigSize)} in ${(performance.now() - t).toFixed(0)} ms`);
+        big[side]!.push(mibPerSecond(bytes, performance.now() - t));
+        const { start, peak } = JSON.parse(await server.command("rss")) as { start: number; peak: number };
+        rss[side] = Math.max(rss[side]!, peak - start);
+        const paths = Array.from({ length: smallCount }, (_, i) => `/files/small/${i}.bin`);
+        t = performance.now();
+        const smallBytes = await download(server.port, paths, 16);
+        if (smallBytes !== smallCount * smallSize) throw new Error(`7: ${side} served ${smallBytes} bytes of small files`);
+        many[side]!.push(smallCount / ((performance.now() - t) / 1000));
+      }
+    }
+  } finally {
+    await Promise.all([servers.bare.stop(), servers.handler.stop()]);
+  }
+  for (const [name, samples, unit] of [
+    [`1 × ${formatSize(bigSize)}, 1 connection`, big, "MiB/s"],
+    [`${smallCount} × ${formatSize(smallSize)}, 16 connections`, many, "files/s"],
+  ] as const) {
+    const base = rate("node:http + fs.createReadStream", unit, samples.bare!);
+    const cand = rate("createFileHandler (h3 adapter, fs)", unit, samples.handler!);
+    const ratio = cand.median / base.median;
+    rows.push({
+      bench: 7,
+      name,
+      baseline: base,
+      candidate: cand,
+      ratio,
+      ratioLabel: "throughput, candidate ÷ baseline",
+      goal: "≥ 0.90×",
+      met: ratio >= 0.9,
+      extra: unit === "MiB/s"
+        ? { "peak RSS growth, bare": formatSize(rss.bare!), "peak RSS growth, handler": formatSize(rss.handler!) }
+        : {},
+    });
+  }
+  rows.push(await rangeOfS3Object(opts, objectSize));
+  return {
+    id: 7,
+    title: "Serving files",
+    params: { "large file": formatSize(bigSize), "small files": `${smallCount} × ${formatSize(smallSize)}`, rounds, "S3 object": formatSize(objectSize) },
+    rows,
+    notes: [
+      "Both servers run in their own child process on loopback; the client (this process) discards the bytes. RSS is each server's peak growth while serving the large file, sampled every 10 ms.",
+      "The range row: bytes s3rver served for the handler's 1 MiB Range request, from the Content-Length of its answers (the handler asks for exactly the range: one ranged GetObject after one HeadObject).",
+    ],
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+// --- internal ---
+
+async function rangeOfS3Object(opts: BenchOptions, size: number): Promise<Row> {
+  const server = await startS3rver({ bucket: "bench-serve" });
+  const served: number[] = [];
+  const counting: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if ((init?.method ?? "GET") === "GET") served.push(Number(response.headers.get("content-length") ?? 0));
+    return response;
+  };
+  try {
+    opts.log(`7: uploading a ${formatSize(size)} object to s3rver`);
+    await s3Driver(s3Options(server)).setItemRaw!("movie.bin", generated(size), {});
+    const storage = createQueuedStorage({ local: fsDriver({ base: join(opts.tmp, "range-local") }), remote: s3Driver(s3Options(server, { fetch: counting })) });
+    const files = createFileHandler(storage);
+    const bare = s3Driver(s3Options(server));
+    const middle = Math.floor(size / 2);
+    const range = `bytes=${middle}-${middle + MiB - 1}`;
+    const samples = { bare: [] as number[], handler: [] as number[] };
+    const perRequest: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      let t = performance.now();
+      const direct = (await bare.getItemRaw!("movie.bin", { type: "stream", range: { offset: middle, length: MiB } })) as ReadableStream;
+      await new Response(direct).arrayBuffer();
+      samples.bare.push(performance.now() - t);
+      served.length = 0;
+      t = performance.now();
+      const response = await files(new Request("http://app/movie.bin", { headers: { range } }));
+      const got = (await response.arrayBuffer()).byteLength;
+      samples.handler.push(performance.now() - t);
+      if (response.status !== 206 || got !== MiB) throw new Error(`7: range answered ${response.status} with ${got} bytes`);
+      perRequest.push(served.reduce((a, b) => a + b, 0));
+    }
+    await storage.dispose();
+    const bytes = Math.max(...perRequest);
+    const base = latency("ranged GetObject (bare S3 driver)", samples.bare);
+    const cand = latency("createFileHandler, Range: 1 MiB", samples.handler);
+    return {
+      bench: 7,
+      name: `1 MiB range from the middle of a ${formatSize(size)} S3 object`,
+      baseline: base,
+      candidate: cand,
+      ratio: cand.median / base.median,
+      ratioLabel: "latency, candidate ÷ baseline",
+      goal: "≤ 1.1 MiB read from S3",
+      met: bytes <= 1.1 * MiB,
+      extra: { "bytes s3rver served per request (max of 20)": `${bytes} (${formatNumber(bytes / MiB)} MiB)` },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+function generated(size: number): ReadableStream<Uint8Array> {
+  const chunk = patternChunk(MiB, 5);
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+      sent += part.length;
+      controller.enqueue(part);
+    },
+  });
+}
+
+/** GET every path over `connections` keep-alive connections, discarding the bodies; resolves to the bytes received. */
+async function download(port: number, paths: string[], connections: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  let received = 0;
+  let next = 0;
+  const one = (path: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      request({ host: "127.0.0.1", port, path, agent }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`${path}: ${res.statusCode}`));
+        res.on("data", (chunk: Buffer) => (received += chunk.length));
+        res.on("end", resolve);
+        res.on("error", reject);
+      }).on("error", reject).end();
+    });
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) await one(paths[next++]!);
+  };
+  try {
+    await Promise.all(Array.from({ length: connections }, worker));
+  } finally {
+    agent.destroy();
+  }
+  return received;
+}
+
+interface Child {
+  port: number;
+  /** Send a line, resolve to the next line of output ("" for commands without an answer). */
+  command(line: "reset" | "rss"): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function startChild(mode: "bare" | "handler", dir: string): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "jiti/register", CHILD, mode, dir], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error(`7: the ${mode} server did not start`);
+  const { port } = JSON.parse(first.value) as { port: number };
+  return {
+    port,
+    async command(line) {
+      child.stdin!.write(`${line}\n`);
+      return line === "rss" ? String((await lines.next()).value) : "";
+    },
+    async stop() {
+      child.stdin!.end();
+      if (child.exitCode === null) await new Promise((resolve) => child.once("exit", resolve));
+    },
+  };
+}

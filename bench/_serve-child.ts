@@ -1,0 +1,48 @@
+// A file server in its own process, so its RSS is its own: `bare` (node:http + fs.createReadStream, the baseline) or
+// `handler` (createFileHandler over a queued storage with the fs driver, mounted with the h3 adapter).
+// Usage: jiti bench/_serve-child.ts <bare|handler> <dir>; prints {"port":…}; stdin lines: "reset" (RSS peak) or
+// "rss" (prints {"start","peak"} in bytes).
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createApp, createRouter, toNodeListener } from "h3";
+import { defineFileHandler } from "../src/adapters/h3.ts";
+import fsDriver from "../src/drivers/fs/index.ts";
+import { createQueuedStorage } from "../src/index.ts";
+
+const [mode, dir] = process.argv.slice(2) as ["bare" | "handler", string];
+
+const server =
+  mode === "bare"
+    ? createServer(async (req, res) => {
+        const path = join(dir, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice("/files/".length)));
+        const stats = await stat(path).catch(() => null);
+        if (!stats?.isFile()) return void res.writeHead(404).end();
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": stats.size });
+        createReadStream(path).pipe(res);
+      })
+    : createServer(
+        toNodeListener(
+          createApp().use(
+            createRouter().use(
+              "/files/**",
+              defineFileHandler(
+                createQueuedStorage({ local: fsDriver({ base: dir }), remote: fsDriver({ base: `${dir}-remote` }) }),
+                { route: "/files/" },
+              ),
+            ),
+          ),
+        ),
+      );
+
+const start = process.memoryUsage.rss();
+let peak = start;
+setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10).unref();
+createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line === "reset") peak = process.memoryUsage.rss();
+  if (line === "rss") process.stdout.write(`${JSON.stringify({ start, peak: Math.max(peak, process.memoryUsage.rss()) })}\n`);
+});
+process.stdin.on("end", () => process.exit(0));
+server.listen(0, "127.0.0.1", () => process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`));
