@@ -22,6 +22,8 @@ export default defineNitroConfig({
       flags: "upstash",
       // Public URL of the webhook route the module registers (/_queued-storage/transfer).
       qstash: { url: "" },
+      // Serve the stored files under /files (GET/HEAD, ETag, ranges), from whichever tier holds them.
+      serve: { route: "/files" },
     },
   },
 });

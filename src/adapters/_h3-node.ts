@@ -1,4 +1,22 @@
-import { getRequestURL, toWebRequest, type H3Event } from "h3";
+/**
+ * The part of an h3 1 event read here, typed structurally: the declarations must not need h3 1's types, which an app
+ * on h3 2 does not have.
+ */
+export interface _H3v1Event {
+  method: string;
+  headers: Headers;
+  node: { req: import("node:http").IncomingMessage; res: import("node:http").ServerResponse };
+  web?: { request?: Request };
+}
+
+/** h3 1's own helpers, from the `h3` the app runs (loaded on first use: h3 2 has no such exports). */
+interface _H3v1 {
+  toWebRequest(event: _H3v1Event): Request;
+  getRequestURL(event: _H3v1Event): URL;
+}
+
+let _h3v1: Promise<_H3v1> | undefined;
+const _loadH3v1 = (): Promise<_H3v1> => (_h3v1 ??= import("h3") as unknown as Promise<_H3v1>);
 
 const BODY_HIGH_WATER = 256 * 1024;
 const SMALL_BODY = 64 * 1024;
@@ -9,7 +27,8 @@ const SMALL_BODY = 64 * 1024;
  * consumer cancelled, which throws inside a `data` listener: an uncaught exception that ends a Node process. Only
  * request bodies read straight from Node's `IncomingMessage` are replaced; anything else is h3's own request.
  */
-export function _toWebRequest(event: H3Event): Request {
+export async function _toWebRequest(event: _H3v1Event): Promise<Request> {
+  const { getRequestURL, toWebRequest } = await _loadH3v1();
   const req = event.node?.req;
   const method = event.method.toUpperCase();
   const plain = req && !event.web?.request && !(event as { _requestBody?: unknown })._requestBody && !("body" in req) && !("rawBody" in req);
@@ -54,7 +73,7 @@ export function _toWebRequest(event: H3Event): Request {
  * `sendStream` writes without waiting, so a 1 GiB file to a slow client would end up in memory. Anything that is not a
  * streamed body on a Node response is left to h3.
  */
-export async function _sendWebResponse(event: H3Event, response: Response): Promise<Response | undefined> {
+export async function _sendWebResponse(event: _H3v1Event, response: Response): Promise<Response | undefined> {
   const res = event.node?.res;
   if (!res?.socket || !response.body || res.headersSent) return response;
   res.statusCode = response.status;

@@ -58,7 +58,7 @@ export function defineFileHandler(target: FileTarget, options?: FileHandlerOptio
     if (_isWebRequest(event.req)) return handler(event.req);
     // h3 1 only, loaded on first use: it imports h3 1's helpers, which h3 2 does not have.
     const node = await import("./_h3-node.ts");
-    return node._sendWebResponse(event as never, await handler(node._toWebRequest(event as never)));
+    return node._sendWebResponse(event as never, await handler(await node._toWebRequest(event as never)));
   };
   return Object.assign(serve, { __is_handler__: true as const });
 }

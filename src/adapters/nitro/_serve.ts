@@ -9,7 +9,7 @@ let handler: ((request: Request) => Promise<Response>) | undefined;
 const serveEventHandler: EventHandler = defineEventHandler(async (event) => {
   // Created on the first request: runtime config (and env) is complete by then.
   handler ??= createFileHandler(_useControls(), _serveOptions());
-  return _sendWebResponse(event, await handler(_toWebRequest(event)));
+  return _sendWebResponse(event as never, await handler(await _toWebRequest(event as never)));
 });
 
 export default serveEventHandler;
