@@ -93,7 +93,14 @@ describe("serve: uploads on PUT and POST", () => {
     let stopped = false;
     let sent = 0;
     const endless = new ReadableStream<Uint8Array>({
-      pull: (c) => void (stopped || (c.enqueue(new Uint8Array(512)), (sent += 512))),
+      // Each chunk after a macrotask: pulled in a tight loop by a client whose socket is gone, a synchronous source
+      // would starve this process's event loop (timers included, so not even the test timeout fires).
+      async pull(c) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (stopped) return c.close();
+        c.enqueue(new Uint8Array(16 * 1024));
+        sent += 16 * 1024;
+      },
       cancel: () => void (stopped = true),
     });
     const cut = await put("/files/images/keep.png", endless, {});
