@@ -1,5 +1,5 @@
 // A hostile-input target server in its own process: `<runtime> test/adapters/_hostile-main.ts <kind> <port>`, kind
-// `h3` (h3 1 on node:http), `hono` (Hono: @hono/node-server on Node, Deno.serve, Bun.serve) or `raw` (the bare
+// `h3` (h3 1 on node:http), `h3v2` (h3 2 on node:http), `hono` (Hono: @hono/node-server on Node, Deno.serve, Bun.serve) or `raw` (the bare
 // createTransferHandler). Prints "listening" when ready. A crash ends the process: the suite sees it.
 import { createHostileApp } from "./_hostile-app.ts";
 
@@ -27,6 +27,14 @@ if (globals.Deno) {
     .get("/health", defineEventHandler(() => app.health()))
     .post("/api/transfer", defineTransferHandler(app.target, HANDLER_OPTIONS));
   createServer(toNodeListener(createApp().use(router))).listen(port, "127.0.0.1", () => console.log("listening"));
+} else if (kind === "h3v2") {
+  const { createServer } = await import("node:http");
+  const { H3 } = await import("h3-v2");
+  const { toNodeHandler } = await import("h3-v2/node");
+  const { defineTransferHandler } = await import("../../src/adapters/h3.ts");
+  const { HANDLER_OPTIONS } = await import("./_hostile-app.ts");
+  const h3 = new H3().get("/health", () => app.health()).post("/api/transfer", defineTransferHandler(app.target, HANDLER_OPTIONS));
+  createServer(toNodeHandler(h3)).listen(port, "127.0.0.1", () => console.log("listening"));
 } else {
   const { serve } = await import("@hono/node-server");
   serve({ fetch: fetchOf, port, hostname: "127.0.0.1" }, () => console.log("listening"));

@@ -7,23 +7,24 @@ import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.t
 import { hostileCases, type HostileTarget } from "./_hostile-cases.ts";
 import { buildNitroExample, startNitroServer, type BuiltNitroApp, type RunningServer } from "./_nitro-app.ts";
 
-// The same attacks against the Nitro 2 module's webhook route in the built examples/nitro app (preset node-server,
-// run from .output), with its real state store: Upstash (the REST proxy over redis-server), read from here.
+// The same attacks against the Nitro module's webhook route in the built examples/nitro (nitropack 2) and
+// examples/nitro3 (nitro 3) apps (preset node-server, run from .output), with their real state store: Upstash (the
+// REST proxy over redis-server), read from here.
 const ROUTE = "/_queued-storage/transfer";
 const KEY = "seeded:photo.jpg";
 
-describe("hostile input: the Nitro 2 module's webhook in the built app", () => {
+describe.each(["nitropack 2", "nitro 3"] as const)("hostile input: the %s module's webhook in the built app", (major) => {
   let app: BuiltNitroApp | undefined;
   let server: RunningServer | undefined;
   let s3: S3rverHandle;
   let upstash: UpstashProxy;
   let qstash: QStashStandIn;
-  const prefix = `hostile-nitro-${Date.now()}`;
+  const prefix = `hostile-nitro-${major.replace(" ", "")}-${Date.now()}`;
 
   beforeAll(async () => {
     await requireRedis();
     [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "hostile-uploads" }), startUpstashProxy(), startQStash()]);
-    app = await buildNitroExample();
+    app = await buildNitroExample(major);
     server = await startNitroServer(app.dir, (origin) => ({
       NITRO_QUEUED_STORAGE_LOCAL_BASE: `${app!.dir}/.data/uploads`,
       NITRO_QUEUED_STORAGE_REMOTE_ENDPOINT: s3.endpoint,

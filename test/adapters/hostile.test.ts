@@ -17,6 +17,7 @@ const BUN = [BIN("bun"), MAIN];
 
 const SERVERS: Array<[string, string[]]> = [
   ["h3 1 (defineTransferHandler) on node:http", [...NODE, "h3"]],
+  ["h3 2 (defineTransferHandler) on node:http", [...NODE, "h3v2"]],
   ["Hono (transferRoute) on Node via @hono/node-server", [...NODE, "hono"]],
   ["createTransferHandler on Node via @hono/node-server", [...NODE, "raw"]],
   ["Hono (transferRoute) on Deno.serve", [...DENO, "hono"]],
