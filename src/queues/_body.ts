@@ -18,12 +18,15 @@ export async function _readBody(
 ): Promise<{ bytes: Uint8Array } | { refused: _BodyRefusal }> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) return { refused: "too-large" };
-  if (!request.body) return { bytes: new Uint8Array(0) };
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   try {
-    reader = request.body.getReader();
+    // Inside the try: some servers make the body lazily on first access (srvx under Nitro 3 builds a Request over
+    // Node's request then), and that throws when the connection is already gone.
+    const body = request.body;
+    if (!body) return { bytes: new Uint8Array(0) };
+    reader = body.getReader();
   } catch {
-    // Locked or already read: a middleware consumed it before us.
+    // Locked or already read: a middleware consumed it before us (or the server could not make it any more).
     return { refused: "unreadable" };
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
