@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { blobStream, chunkBytes, withKnownLength } from "../_utils.ts";
+import { blobStream, chunkBytes, withKnownLength, type ByteRange } from "../_utils.ts";
 import { _tempName } from "./_temp.ts";
 
 const READ_CHUNK = 64 * 1024;
@@ -75,10 +75,20 @@ export async function fileStream(handle: FileHandle, onClose: () => void): Promi
 // --- internal ---
 
 /**
- * Default readers get fresh 64 KiB chunks; BYOB readers (our S3 driver's part reader) have the file read straight into
- * their buffer.
+ * A byte stream of an open file, read as it is pulled: default readers get fresh chunks of `chunk` bytes, BYOB readers
+ * (our S3 driver's part reader) have the file read straight into their buffer. With `range`, positional reads of
+ * those bytes only: nothing before the offset is read, and reading stops at the range's end (or the file's). The
+ * handle closes at the end or on cancel.
  */
-function handleStream(handle: FileHandle, onClose: () => void): ReadableStream<Uint8Array> {
+export function handleStream(
+  handle: FileHandle,
+  onClose: () => void,
+  options: { range?: ByteRange; chunk?: number } = {},
+): ReadableStream<Uint8Array> {
+  const { range, chunk = READ_CHUNK } = options;
+  // `null`: read on from the handle's own position (the whole file, sequentially).
+  let position: number | null = range ? range.offset : null;
+  const end = range?.length === undefined ? Number.POSITIVE_INFINITY : range.offset + range.length;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -88,13 +98,15 @@ function handleStream(handle: FileHandle, onClose: () => void): ReadableStream<U
   };
   return new ReadableStream({
     type: "bytes",
-    autoAllocateChunkSize: READ_CHUNK,
+    autoAllocateChunkSize: chunk,
     async pull(controller) {
       // With autoAllocateChunkSize there is always a request, even for default readers.
       const request = controller.byobRequest!;
       const view = request.view as Uint8Array;
       try {
-        const { bytesRead } = await handle.read(view, 0, view.byteLength, null);
+        const want = position === null ? view.byteLength : Math.min(view.byteLength, end - position);
+        const { bytesRead } = want > 0 ? await handle.read(view, 0, want, position) : { bytesRead: 0 };
+        if (position !== null) position += bytesRead;
         if (bytesRead === 0) {
           await close();
           controller.close();
