@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fsDriver from "../../src/drivers/fs/index.ts";
 import s3Driver from "../../src/drivers/s3/index.ts";
 import { createQueuedStorage, transferAndDelete, type QueuedStorage, type QueuedStorageOptions } from "../../src/index.ts";
 import type { S3rverHandle } from "../support/s3rver.ts";
+import { vi } from "vitest";
 
 /** Bytes served by s3rver to our driver, counted on the response bodies (what a ranged read really transferred). */
 export interface CountingFetch {
@@ -88,4 +89,19 @@ export function sameBytes(actual: Uint8Array, expected: Uint8Array): string {
   if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
   const at = actual.findIndex((byte, i) => byte !== expected[i]);
   return at === -1 ? "same" : `first difference at byte ${at}`;
+}
+
+/** Counts the bytes every FileHandle of this process reads until `restore()`: what a server here read from disk. */
+export async function countFileReads(): Promise<{ bytes(): number; restore(): void }> {
+  const probe = await open(import.meta.filename, "r");
+  const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
+  await probe.close();
+  let read = 0;
+  const original = proto.read;
+  const spy = vi.spyOn(proto, "read").mockImplementation(async function (this: unknown, ...args: unknown[]) {
+    const result = await original.apply(this, args);
+    read += result.bytesRead;
+    return result;
+  });
+  return { bytes: () => read, restore: () => spy.mockRestore() };
 }

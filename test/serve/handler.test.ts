@@ -1,10 +1,9 @@
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import memory from "unstorage/drivers/memory";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createFileHandler, createQueuedStorage } from "../../src/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
-import { bytesOf, get, pattern, sameBytes, serveWorld, type ServeWorld } from "./_world.ts";
+import { bytesOf, countFileReads, get, pattern, sameBytes, serveWorld, type ServeWorld } from "./_world.ts";
 
 // createFileHandler against real tiers: the fs driver locally, our S3 driver over s3rver remotely.
 
@@ -188,23 +187,14 @@ describe("serve: byte ranges", () => {
     await storage.setItemRaw("videos:local.bin", big);
     const files = createFileHandler(storage, { route: "/files/" });
     // Count what every FileHandle reads while the range is served.
-    const probe = await open(import.meta.filename, "r");
-    const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
-    await probe.close();
-    let read = 0;
-    const original = proto.read;
-    const spy = vi.spyOn(proto, "read").mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      const result = await original.apply(this, args);
-      read += result.bytesRead;
-      return result;
-    });
+    const reads = await countFileReads();
     try {
       const response = await get(files, "/files/videos/local.bin", { headers: { range: "bytes=3000000-3000099" } });
       expect(sameBytes(await bytesOf(response), big.subarray(3_000_000, 3_000_100))).toBe("same");
     } finally {
-      spy.mockRestore();
+      reads.restore();
     }
-    expect(read).toBe(100);
+    expect(reads.bytes()).toBe(100);
   });
 
   it("drivers that cannot read ranges are sliced from their stream (memory tiers)", async () => {

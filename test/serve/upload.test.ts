@@ -2,14 +2,14 @@ import { createApp, createRouter, toNodeListener } from "h3";
 import { Hono } from "hono";
 import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
-import { open, readdir, readlink } from "node:fs/promises";
+import { readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { defineFileHandler } from "../../src/adapters/h3.ts";
 import { fileRoute } from "../../src/adapters/hono.ts";
 import { createFileHandler, type FileHandlerOptions } from "../../src/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
-import { bytesOf, pattern, sameBytes, serveWorld, type ServeWorld } from "./_world.ts";
+import { bytesOf, countFileReads, pattern, sameBytes, serveWorld, type ServeWorld } from "./_world.ts";
 
 // Uploads through the handler mounted with the h3 adapter on a real node:http server, hostile clients included.
 
@@ -165,16 +165,7 @@ describe("serve over h3: downloads", () => {
       return count;
     };
     // Count what the server reads from its files (it runs in this process).
-    const probe = await open(import.meta.filename, "r");
-    const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
-    await probe.close();
-    let read = 0;
-    const original = proto.read;
-    const spy = vi.spyOn(proto, "read").mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      const result = await original.apply(this, args);
-      read += result.bytesRead;
-      return result;
-    });
+    const reads = await countFileReads();
     try {
       const answer = await rawRequest(origin, "GET /files/videos/big.bin HTTP/1.1\r\nHost: x\r\n\r\n", [], "first-bytes");
       expect(answer).toMatch(/^HTTP\/1\.1 200/);
@@ -186,10 +177,10 @@ describe("serve over h3: downloads", () => {
       }
       expect(open).toBe(0);
     } finally {
-      spy.mockRestore();
+      reads.restore();
     }
     // What the socket buffers took before the hang-up, not the 64 MiB an unthrottled pipe reads into memory.
-    expect(read).toBeLessThan(16 * 1024 * 1024);
+    expect(reads.bytes()).toBeLessThan(16 * 1024 * 1024);
     const again = await fetch(`${origin}/files/videos/big.bin`, { headers: { range: "bytes=0-9" } });
     expect(sameBytes(await bytesOf(again), pattern(10))).toBe("same");
   });

@@ -93,6 +93,32 @@ const rfc3986 = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.ch
 const sha256 = (data) => createHash("sha256").update(data);
 const hmac = (key, data) => createHmac("sha256", key).update(data).digest();
 
+/**
+ * The SigV4 signature a request should carry (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html),
+ * for both the Authorization header and presigned URLs (which leave their own X-Amz-Signature out of the query).
+ */
+function signatureOf(ctx, { secret, date, region, service, amzDate, signed, payloadHash, dropQuery }) {
+  const { rawPath, rawQuery } = parseUrl(ctx);
+  const canonicalQuery = [...new URLSearchParams(rawQuery)]
+    .filter(([k]) => k !== dropQuery)
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)])
+    .sort(([k1, v1], [k2, v2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : v1 < v2 ? -1 : v1 > v2 ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+  const canonicalRequest = [
+    ctx.method,
+    rawPath.split("/").map((s) => rfc3986(decodeURIComponent(s))).join("/"),
+    canonicalQuery,
+    signed.map((h) => `${h}:${String(ctx.req.headers[h] ?? "").trim().replace(/\s+/g, " ")}`).join("\n") + "\n",
+    signed.join(";"),
+    payloadHash,
+  ].join("\n");
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonicalRequest).digest("hex")].join("\n");
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
+  return { canonicalRequest, stringToSign, expected: hmac(key, stringToSign).toString("hex") };
+}
+
 async function verifyRequest(ctx, next) {
   const auth = ctx.get("authorization");
   if (!auth && parseUrl(ctx).query.has("X-Amz-Signature")) return verifyPresigned(ctx, next);
@@ -115,24 +141,10 @@ async function verifyRequest(ctx, next) {
   if (!/^(UNSIGNED-PAYLOAD|[0-9a-f]{64})$/.test(payloadHash)) {
     throw s3error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
   }
-  const { rawPath, rawQuery } = parseUrl(ctx);
-  const canonicalQuery = [...new URLSearchParams(rawQuery)]
-    .map(([k, v]) => [rfc3986(k), rfc3986(v)])
-    .sort(([k1, v1], [k2, v2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : v1 < v2 ? -1 : v1 > v2 ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join("&");
-  const canonicalRequest = [
-    ctx.method,
-    rawPath.split("/").map((s) => rfc3986(decodeURIComponent(s))).join("/"),
-    canonicalQuery,
-    signed.map((h) => `${h}:${String(ctx.req.headers[h] ?? "").trim().replace(/\s+/g, " ")}`).join("\n") + "\n",
-    signedHeaders,
-    payloadHash,
-  ].join("\n");
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonicalRequest).digest("hex")].join("\n");
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
-  if (hmac(key, stringToSign).toString("hex") !== signature) {
+  const { canonicalRequest, stringToSign, expected } = signatureOf(ctx, {
+    secret, date, region, service, amzDate, signed, payloadHash, dropQuery: null,
+  });
+  if (expected !== signature) {
     // AWS echoes these in the error body; the driver must not let them into its error messages.
     throw s3error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", {
       AWSAccessKeyId: accessKeyId,
@@ -148,7 +160,7 @@ async function verifyRequest(ctx, next) {
 // Presigned URLs (SigV4 query signing, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html):
 // s3rver checks X-Amz-Expires itself (AccessDenied "Request has expired") but not the signature; this checks it.
 async function verifyPresigned(ctx, next) {
-  const { rawPath, rawQuery, query } = parseUrl(ctx);
+  const { query } = parseUrl(ctx);
   const credential = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(query.get("X-Amz-Credential") ?? "");
   if (query.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256" || !credential || !query.get("X-Amz-SignedHeaders")) {
     throw s3error("AuthorizationQueryParametersError", "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.");
@@ -157,24 +169,10 @@ async function verifyPresigned(ctx, next) {
   const secret = SECRETS[accessKeyId];
   if (!secret) throw s3error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
   const signed = query.get("X-Amz-SignedHeaders").split(";");
-  const canonicalQuery = [...new URLSearchParams(rawQuery)]
-    .filter(([k]) => k !== "X-Amz-Signature")
-    .map(([k, v]) => [rfc3986(k), rfc3986(v)])
-    .sort(([k1, v1], [k2, v2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : v1 < v2 ? -1 : v1 > v2 ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join("&");
-  const canonicalRequest = [
-    ctx.method,
-    rawPath.split("/").map((s) => rfc3986(decodeURIComponent(s))).join("/"),
-    canonicalQuery,
-    signed.map((h) => `${h}:${String(ctx.req.headers[h] ?? "").trim().replace(/\s+/g, " ")}`).join("\n") + "\n",
-    signed.join(";"),
-    "UNSIGNED-PAYLOAD",
-  ].join("\n");
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ["AWS4-HMAC-SHA256", query.get("X-Amz-Date"), scope, sha256(canonicalRequest).digest("hex")].join("\n");
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
-  if (hmac(key, stringToSign).toString("hex") !== query.get("X-Amz-Signature")) {
+  const { expected } = signatureOf(ctx, {
+    secret, date, region, service, amzDate: query.get("X-Amz-Date"), signed, payloadHash: "UNSIGNED-PAYLOAD", dropQuery: "X-Amz-Signature",
+  });
+  if (expected !== query.get("X-Amz-Signature")) {
     throw s3error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.");
   }
   return next();
