@@ -15,10 +15,22 @@ export interface H3EventLike {
 export async function _h3Request(event: H3EventLike): Promise<Request> {
   if (_isWebRequest(event.req)) return event.req;
   if (!event.node) throw new TypeError("[queued-storage] [h3] not an h3 event: it has neither a web `req` (h3 2) nor `node.req` (h3 1)");
-  // Typed loosely on purpose: the `h3` installed may be either major.
-  const h3 = (await import("h3")) as unknown as { toWebRequest?: (event: never) => Request };
+  const h3 = await _h3v1();
   if (typeof h3.toWebRequest !== "function") throw new TypeError("[queued-storage] [h3] an h3 1 event, but the `h3` module found has no `toWebRequest`");
   return h3.toWebRequest(event as never);
+}
+
+/** h3 1's helpers read by the adapters; typed loosely on purpose: the `h3` installed may be either major. */
+export interface _H3v1Module {
+  toWebRequest?: (event: never) => Request;
+  getRequestURL?: (event: never) => URL;
+}
+
+let _h3v1Module: Promise<_H3v1Module> | undefined;
+
+/** The `h3` the app runs, imported once (per request it would cost a module-map lookup, or far more under a loader). */
+export function _h3v1(): Promise<_H3v1Module> {
+  return (_h3v1Module ??= import("h3") as unknown as Promise<_H3v1Module>);
 }
 
 // Duck-typed: srvx (h3 2 on Node) hands over its own fast Request class.

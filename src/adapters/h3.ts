@@ -34,6 +34,8 @@ export function defineTransferHandler(target: TransferTarget, options?: Transfer
   return Object.assign(async (event: H3EventLike) => handler(await _h3Request(event)), { __is_handler__: true as const });
 }
 
+let _h3Node: Promise<typeof import("./_h3-node.ts")> | undefined;
+
 /** An h3 event handler (h3 1 and 2) serving files; see {@link defineFileHandler}. */
 export interface H3FileHandler {
   (event: H3EventLike): Promise<Response | undefined>;
@@ -57,7 +59,7 @@ export function defineFileHandler(target: FileTarget, options?: FileHandlerOptio
   const serve = async (event: H3EventLike): Promise<Response | undefined> => {
     if (_isWebRequest(event.req)) return handler(event.req);
     // h3 1 only, loaded on first use: it imports h3 1's helpers, which h3 2 does not have.
-    const node = await import("./_h3-node.ts");
+    const node = await (_h3Node ??= import("./_h3-node.ts"));
     return node._sendWebResponse(event as never, await handler(await node._toWebRequest(event as never)));
   };
   return Object.assign(serve, { __is_handler__: true as const });
