@@ -1,3 +1,6 @@
+import { _bytesOf } from "../serve/_bytes.ts";
+import { _h3v1 } from "./_h3-request.ts";
+
 /**
  * The part of an h3 1 event read here, typed structurally: the declarations must not need h3 1's types, which an app
  * on h3 2 does not have.
@@ -15,9 +18,6 @@ interface _H3v1 {
   getRequestURL(event: _H3v1Event): URL;
 }
 
-let _h3v1: Promise<_H3v1> | undefined;
-const _loadH3v1 = (): Promise<_H3v1> => (_h3v1 ??= import("h3") as unknown as Promise<_H3v1>);
-
 const BODY_HIGH_WATER = 256 * 1024;
 const SMALL_BODY = 64 * 1024;
 
@@ -28,7 +28,7 @@ const SMALL_BODY = 64 * 1024;
  * request bodies read straight from Node's `IncomingMessage` are replaced; anything else is h3's own request.
  */
 export async function _toWebRequest(event: _H3v1Event): Promise<Request> {
-  const { getRequestURL, toWebRequest } = await _loadH3v1();
+  const { getRequestURL, toWebRequest } = (await _h3v1()) as _H3v1;
   const req = event.node?.req;
   const method = event.method.toUpperCase();
   const plain = req && !event.web?.request && !(event as { _requestBody?: unknown })._requestBody && !("body" in req) && !("rawBody" in req);
@@ -81,8 +81,13 @@ export async function _sendWebResponse(event: _H3v1Event, response: Response): P
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader("set-cookie", cookies);
   (event as { _handled?: boolean })._handled = true;
+  // A small body in one write: no per-chunk round trips (the file handler's small answers without reading them back).
+  const bytes = _bytesOf(response);
+  if (bytes) {
+    res.end(bytes);
+    return undefined;
+  }
   if (Number(response.headers.get("content-length") ?? Number.POSITIVE_INFINITY) <= SMALL_BODY) {
-    // A small body in one write: no per-chunk round trips.
     res.end(new Uint8Array(await response.arrayBuffer()));
     return undefined;
   }

@@ -62,10 +62,22 @@ export function blobStream(blob: Blob, sliceSize: number = 1024 * 1024): Readabl
 // (one PUT with the exact Content-Length, no probing). `Symbol.for`: the fs and s3 entries are bundled apart.
 const KNOWN_LENGTH = Symbol.for("queued-storage.knownLength");
 
-/** Marks `stream` as producing exactly `length` bytes; returns the same stream. */
-export function withKnownLength<T extends ReadableStream<unknown>>(stream: T, length: number): T {
+const KNOWN_MTIME = Symbol.for("queued-storage.knownMtime");
+
+/**
+ * Marks `stream` as producing exactly `length` bytes (and, when given, as the content of a file last modified at
+ * `mtime`, so that a file server needs no separate stat); returns the same stream.
+ */
+export function withKnownLength<T extends ReadableStream<unknown>>(stream: T, length: number, mtime?: Date): T {
   Object.defineProperty(stream, KNOWN_LENGTH, { value: length });
+  if (mtime) Object.defineProperty(stream, KNOWN_MTIME, { value: mtime });
   return stream;
+}
+
+/** The modification time a stream was marked with by `withKnownLength`, if any. */
+export function knownMtime(stream: ReadableStream<unknown>): Date | undefined {
+  const mtime = (stream as unknown as Record<symbol, unknown>)[KNOWN_MTIME];
+  return mtime instanceof Date ? mtime : undefined;
 }
 
 /** The length a stream was marked with by `withKnownLength`, if any. */

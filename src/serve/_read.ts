@@ -3,6 +3,7 @@ import type { Driver } from "unstorage";
 import { contentTypeOf } from "../drivers/s3/_values.ts";
 import type { _Context } from "../core/context.ts";
 import { _disposition, _etagOf, _ifRangeHolds, _noneMatch, _notModifiedSince, _parseRange, _time } from "./_http.ts";
+import { _bytesResponse } from "./_bytes.ts";
 import { _locate, type _Located } from "./_locate.ts";
 import { _remoteUrl } from "./url.ts";
 import type { _ServeSettings } from "./_settings.ts";
@@ -15,9 +16,11 @@ export async function _serveRead(ctx: _Context, settings: _ServeSettings, reques
     const location = await _remoteUrl(ctx, key, record.generation, settings.redirect.url);
     return new Response(null, { status: settings.redirect.status, headers: { location, "cache-control": "no-store" } });
   }
+  // A plain GET reads the value anyway: tiers that can (our fs driver) open it at once instead of a stat first.
+  const plain = request.method === "GET" && !PRECONDITIONS.some((name) => request.headers.has(name));
   // A key can vanish from a tier between its metadata and its bytes (a transferAndDelete): look once more.
   for (let attempt = 0; attempt < 2; attempt++) {
-    const located = await _locate(ctx, key, attempt === 0 ? record : undefined);
+    const located = await _locate(ctx, key, attempt === 0 ? record : undefined, plain);
     if (!located) return _text(404, "Not Found");
     const response = await _respond(settings, request, key, located);
     if (response) return response;
@@ -27,8 +30,12 @@ export async function _serveRead(ctx: _Context, settings: _ServeSettings, reques
 
 // --- internal ---
 
+/** Headers that make a GET conditional or partial: such requests ask the tier for metadata first. */
+const PRECONDITIONS = ["range", "if-none-match", "if-modified-since", "if-range"];
+
 async function _respond(settings: _ServeSettings, request: Request, key: string, located: _Located): Promise<Response | null> {
   const { driver, meta, record } = located;
+  const opened = located.stream;
   let size = typeof meta.size === "number" ? meta.size : undefined;
   let bytes: Uint8Array | undefined;
   if (size === undefined && !(driver.flags as { streams?: boolean } | undefined)?.streams) {
@@ -76,17 +83,48 @@ async function _respond(settings: _ServeSettings, request: Request, key: string,
   headers.set("content-length", String(length));
   const status = partial ? 206 : 200;
   if (request.method === "HEAD") return new Response(null, { status, headers });
-  if (bytes) return new Response(bytes.subarray(offset, offset + length) as Uint8Array<ArrayBuffer>, { status, headers });
+  if (bytes) return _bytesResponse(bytes.subarray(offset, offset + length), { status, headers });
+  if (opened) {
+    // The tier opened the whole value (a plain GET): small ones are read from it, large ones read as ranges below.
+    if (length <= SMALL) {
+      const whole = await _readAll(opened, length);
+      return whole ? _bytesResponse(whole, { status, headers }) : null;
+    }
+    await opened.cancel().catch(() => {});
+  }
   if (length <= SMALL) {
     // Small answers are read in one go: a stream's machinery costs more than the bytes (many small files).
-    const whole = (await driver.getItemRaw!(key, partial ? { range: { offset, length } } : {})) as Uint8Array | null;
-    return whole && whole.byteLength === length ? new Response(whole as Uint8Array<ArrayBuffer>, { status, headers }) : null;
+    // (as a range where the driver reads ranges: the size is known, so the fs driver skips its fstat)
+    const ranged = partial || (driver.flags as { ranges?: boolean } | undefined)?.ranges === true;
+    const whole = (await driver.getItemRaw!(key, ranged ? { range: { offset, length } } : {})) as Uint8Array | null;
+    return whole && whole.byteLength === length ? _bytesResponse(whole, { status, headers }) : null;
   }
   // A range as a ranged read (fs positional, S3 ranged GET, else sliced); a whole value too where the driver reads
   // ranges itself (the fs driver then reads in larger pulls), else as a plain stream.
   const ranges = (driver.flags as { ranges?: boolean } | undefined)?.ranges === true;
   const stream = await _stream(driver, key, partial || ranges ? { offset, length } : undefined);
   return stream ? new Response(stream, { status, headers }) : null;
+}
+
+/** All of a stream of `length` bytes (one chunk from the fs driver), or `null` when it held something else. */
+async function _readAll(stream: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    chunks.push(r.value);
+    total += r.value.byteLength;
+    if (total > length) break;
+  }
+  if (total !== length) {
+    await reader.cancel().catch(() => {});
+    return null;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const whole = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) whole.set(chunk, (offset += chunk.byteLength) - chunk.byteLength);
+  return whole;
 }
 
 /** Answers up to this size are read as bytes rather than streamed. */

@@ -156,6 +156,24 @@ describe("drivers: fs — streams", () => {
     await expect(driver.setItemRaw!("odd", 42, {})).rejects.toThrow('setItemRaw("odd"): unsupported value of type number');
   });
 
+  it("reads byte ranges as bytes and as streams: the bytes asked for, what exists past the end, nothing past it", async () => {
+    const driver = fsDriver({ base: freshBase() });
+    const bytes = new Uint8Array(3 * MiB).map((_, i) => (i * 7) % 251);
+    await driver.setItemRaw!("r.bin", bytes, {});
+    const asBytes = (offset: number, length?: number): Promise<Uint8Array> =>
+      driver.getItemRaw!("r.bin", { range: { offset, length } }) as Promise<Uint8Array>;
+    const asStream = async (offset: number, length?: number): Promise<Uint8Array> =>
+      new Uint8Array(await new Response((await driver.getItemRaw!("r.bin", { type: "stream", range: { offset, length } })) as ReadableStream).arrayBuffer());
+    for (const read of [asBytes, asStream]) {
+      expect(await read(1000, 4096)).toEqual(bytes.subarray(1000, 5096)); // small: read without asking the size
+      expect(await read(2 * MiB, 2 * MiB)).toEqual(bytes.subarray(2 * MiB)); // large: capped by the size
+      expect(await read(3 * MiB - 10, 4096)).toEqual(bytes.subarray(3 * MiB - 10)); // small, across the end
+      expect((await read(3 * MiB + 5, 100)).byteLength).toBe(0); // past the end
+      expect((await read(MiB)).byteLength).toBe(2 * MiB); // to the end
+    }
+    expect(await driver.getItemRaw!("missing.bin", { range: { offset: 0, length: 10 } })).toBeNull();
+  });
+
   it("dispose closes streams handed out and not read, and can run twice", async () => {
     const driver = fsDriver({ base: freshBase() });
     await driver.setItemRaw!("f", new Uint8Array(1 * MiB), {});

@@ -8,7 +8,7 @@ import memoryDriver from "unstorage/drivers/memory";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fsDriver from "../../src/drivers/fs/index.ts";
 import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
-import { knownLength, withKnownLength } from "../../src/drivers/_utils.ts";
+import { knownLength, knownMtime, withKnownLength } from "../../src/drivers/_utils.ts";
 import { createQueuedStorage, memoryQueue } from "../../src/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { MiB, digestStream, generatedStream } from "./_streams.ts";
@@ -112,6 +112,8 @@ describe("drivers: s3 — small values without waste", () => {
     await fs.setItemRaw!("a.bin", new Uint8Array(16 * KiB).fill(3), {});
     const stream = (await fs.getItemRaw!("a.bin", { type: "stream" })) as ReadableStream<Uint8Array>;
     expect(knownLength(stream)).toBe(16 * KiB);
+    // and with the mtime of the file it reads (the file handler's Last-Modified without a stat)
+    expect(knownMtime(stream)?.getTime()).toBe(((await fs.getMeta!("a.bin", {}))!.mtime as Date).getTime());
     const reader = stream.getReader();
     const first = await reader.read();
     expect(first.value?.byteLength).toBe(16 * KiB);
@@ -120,6 +122,7 @@ describe("drivers: s3 — small values without waste", () => {
     await fs.setItemRaw!("big.bin", generatedStream(3 * MiB, { seed: 2 }).stream, {});
     const big = (await fs.getItemRaw!("big.bin", { type: "stream" })) as ReadableStream<Uint8Array>;
     expect(knownLength(big)).toBe(3 * MiB);
+    expect(knownMtime(big)?.getTime()).toBe(((await fs.getMeta!("big.bin", {}))!.mtime as Date).getTime());
     const chunk = await big.getReader().read();
     expect(chunk.value!.byteLength).toBeLessThanOrEqual(64 * KiB);
     await fs.dispose?.();

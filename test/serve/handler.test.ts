@@ -1,6 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import memory from "unstorage/drivers/memory";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import fsDriver from "../../src/drivers/fs/index.ts";
 import { createFileHandler, createQueuedStorage } from "../../src/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { bytesOf, countFileReads, get, pattern, sameBytes, serveWorld, type ServeWorld } from "./_world.ts";
@@ -45,6 +48,33 @@ describe("serve: GET and HEAD from the tier holding the current generation", () 
     expect(head.status).toBe(200);
     expect([...head.headers].sort()).toEqual([...response.headers].sort());
     expect(head.body).toBeNull();
+  });
+
+  it("a plain GET opens a local file once (no stat first) and sends the validators HEAD and a conditional GET see", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "queued-storage-serve-open-"));
+    const local = fsDriver({ base: dir });
+    const getMeta = vi.spyOn(local, "getMeta");
+    const storage = createQueuedStorage({ local, remote: memory(), delayed: true });
+    try {
+      for (const [key, size] of [["small.txt", 4096], ["large.bin", 300_000]] as const) {
+        await storage.setItemRaw(key, pattern(size));
+        const files = createFileHandler(storage);
+        getMeta.mockClear();
+        const response = await get(files, `/${key}`);
+        expect(response.status).toBe(200);
+        expect(sameBytes(await bytesOf(response), pattern(size))).toBe("same");
+        expect(getMeta).not.toHaveBeenCalled();
+        const head = await get(files, `/${key}`, { method: "HEAD" });
+        expect(getMeta).toHaveBeenCalledTimes(1);
+        expect([...head.headers].sort()).toEqual([...response.headers].sort());
+        expect(response.headers.get("content-length")).toBe(String(size));
+        const again = await get(files, `/${key}`, { headers: { "if-none-match": response.headers.get("etag")! } });
+        expect(again.status).toBe(304);
+      }
+    } finally {
+      await storage.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("after the transfer (local copy deleted) the same URL streams from S3, with a new ETag", async () => {

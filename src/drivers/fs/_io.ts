@@ -39,21 +39,23 @@ export async function writeAtomic(path: string, value: unknown, signal?: AbortSi
 const SMALL_FILE = 256 * 1024;
 
 /**
- * A stream over an open file, marked with the file's size at open (fstat of the handle: with atomic writes that is
- * the size of exactly the content this handle reads), so that an S3 upload knows its Content-Length up front.
+ * A stream over an open file, marked with the file's size and mtime at open (fstat of the handle: with atomic writes
+ * that is exactly the content this handle reads), so that an S3 upload knows its Content-Length up front and the file
+ * handler its validators without a stat.
  * Small files are read whole in one call and the handle is closed before this returns; larger ones are read as
  * pulled, the handle closing at the end or on cancel. `onClose` runs once the handle is (being) closed.
  */
 export async function fileStream(handle: FileHandle, onClose: () => void): Promise<ReadableStream<Uint8Array>> {
   let size: number;
+  let mtime: Date;
   try {
-    size = (await handle.stat()).size;
+    ({ size, mtime } = await handle.stat());
   } catch (error) {
     onClose();
     await handle.close().catch(() => {});
     throw error;
   }
-  if (size > SMALL_FILE) return withKnownLength(handleStream(handle, onClose), size);
+  if (size > SMALL_FILE) return withKnownLength(handleStream(handle, onClose), size, mtime);
   let bytes: Uint8Array;
   try {
     bytes = await readWhole(handle, size);
@@ -69,6 +71,7 @@ export async function fileStream(handle: FileHandle, onClose: () => void): Promi
       },
     }),
     bytes.byteLength,
+    mtime,
   );
 }
 

@@ -1,4 +1,5 @@
-import { lstat, realpath } from "node:fs/promises";
+import { realpath as realpathCallback } from "node:fs";
+import { lstat, realpath as realpathPromise } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 
 /**
@@ -38,6 +39,16 @@ export function _linkGuard(root: () => string): (path: string, what: string) => 
       current = dirname(current);
     }
   };
+}
+
+/**
+ * The callback form of the native realpath: the promise form costs about twice its main-thread time (measured: it was
+ * a fifth of the serving handler's CPU for small files). Runtimes without `realpath.native` get the promise form.
+ */
+function realpath(path: string): Promise<string> {
+  const native = realpathCallback.native as typeof realpathCallback.native | undefined;
+  if (typeof native !== "function") return realpathPromise(path);
+  return new Promise((resolve, reject) => native(path, (error, resolved) => (error ? reject(error) : resolve(resolved))));
 }
 
 function _missingAs<T>(value: T): (error: NodeJS.ErrnoException) => T {

@@ -135,7 +135,8 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     await walk(start);
     return found;
   };
-  const flags = { maxDepth: true, streams: true, ranges: true };
+  // `streamMeta`: whole-file streams carry the size and mtime of the file they read (see `fileStream`).
+  const flags = { maxDepth: true, streams: true, ranges: true, streamMeta: true };
 
   return {
     name: DRIVER_NAME,
