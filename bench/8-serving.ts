@@ -14,7 +14,7 @@ import type { BenchOptions, BenchResult, Row } from "./_types.ts";
 const CHILD = fileURLToPath(new URL("./_serve-child.ts", import.meta.url));
 
 /**
- * 7. Serving files: `createFileHandler` (h3 adapter, fs local tier) against a bare node:http server piping
+ * 8. Serving files: `createFileHandler` (h3 adapter, fs local tier) against a bare node:http server piping
  * `fs.createReadStream`, both in child processes measured in the same run, rounds alternating: one large file
  * (256 MiB) over one connection, and many small files (10,000 × 4 KiB in --full) over 16 keep-alive connections.
  * RSS: peak growth of each server process while it serves the large file. Then a 1 MiB range from the middle of an
@@ -28,7 +28,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const rounds = opts.full ? 5 : 3;
   const objectSize = opts.full ? 1024 * MiB : 256 * MiB;
   const dir = join(opts.tmp, "files");
-  opts.log(`7: writing 1 × ${formatSize(bigSize)} and ${smallCount} × ${formatSize(smallSize)}`);
+  opts.log(`8: writing 1 × ${formatSize(bigSize)} and ${smallCount} × ${formatSize(smallSize)}`);
   await makeFile(join(dir, "big.bin"), bigSize);
   const small = patternChunk(smallSize, 3);
   await mkdir(join(dir, "small"), { recursive: true });
@@ -38,27 +38,41 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const big: Record<string, number[]> = { bare: [], handler: [] };
   const many: Record<string, number[]> = { bare: [], handler: [] };
   const rss: Record<string, number> = { bare: 0, handler: 0 };
+  const slowRss: Record<string, number> = { bare: 0, handler: 0 };
   const rows: Row[] = [];
+  const paths = Array.from({ length: smallCount }, (_, i) => `/files/small/${i}.bin`);
   try {
+    // Untimed warm-up of each server: code loaded and compiled, connections and file caches as in steady use.
+    for (const side of ["bare", "handler"] as const) {
+      await download(servers[side].port, ["/files/big.bin"], 1);
+      await download(servers[side].port, paths.slice(0, 1000), 16);
+    }
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (["bare", "handler"] as const) : (["handler", "bare"] as const);
       for (const side of order) {
         const server = servers[side];
-        opts.log(`7: round ${round + 1}/${rounds}, ${side}`);
+        opts.log(`8: round ${round + 1}/${rounds}, ${side}`);
         await server.command("reset");
         let t = performance.now();
         const bytes = await download(server.port, ["/files/big.bin"], 1);
-        if (bytes !== bigSize) throw new Error(`7: ${side} served ${bytes} bytes of big.bin, expected ${bigSize}`);
-        opts.log(`7: ${side}: ${formatSize(bigSize)} in ${(performance.now() - t).toFixed(0)} ms`);
+        if (bytes !== bigSize) throw new Error(`8: ${side} served ${bytes} bytes of big.bin, expected ${bigSize}`);
+        opts.log(`8: ${side}: ${formatSize(bigSize)} in ${(performance.now() - t).toFixed(0)} ms`);
         big[side]!.push(mibPerSecond(bytes, performance.now() - t));
         const { start, peak } = JSON.parse(await server.command("rss")) as { start: number; peak: number };
         rss[side] = Math.max(rss[side]!, peak - start);
-        const paths = Array.from({ length: smallCount }, (_, i) => `/files/small/${i}.bin`);
         t = performance.now();
         const smallBytes = await download(server.port, paths, 16);
-        if (smallBytes !== smallCount * smallSize) throw new Error(`7: ${side} served ${smallBytes} bytes of small files`);
+        if (smallBytes !== smallCount * smallSize) throw new Error(`8: ${side} served ${smallBytes} bytes of small files`);
         many[side]!.push(smallCount / ((performance.now() - t) / 1000));
       }
+    }
+    // A slow client: the server must wait for the socket, holding no more than its chunk and the socket buffers.
+    for (const side of ["bare", "handler"] as const) {
+      await servers[side].command("reset");
+      await slowDownload(servers[side].port, "/files/big.bin", SLOW_BYTES);
+      const { start, peak } = JSON.parse(await servers[side].command("rss")) as { start: number; peak: number };
+      slowRss[side] = peak - start;
+      opts.log(`8: ${side}: slow client, RSS +${formatSize(slowRss[side]!)}`);
     }
   } finally {
     await Promise.all([servers.bare.stop(), servers.handler.stop()]);
@@ -71,7 +85,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     const cand = rate("createFileHandler (h3 adapter, fs)", unit, samples.handler!);
     const ratio = cand.median / base.median;
     rows.push({
-      bench: 7,
+      bench: 8,
       name,
       baseline: base,
       candidate: cand,
@@ -84,9 +98,20 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         : {},
     });
   }
+  rows.push({
+    bench: 8,
+    name: `slow client (${formatSize(SLOW_BYTES)} of the large file at ~${SLOW_RATE_MIB} MiB/s): server RSS growth`,
+    baseline: { label: "node:http + fs.createReadStream", unit: "MiB", median: slowRss.bare! / MiB, p95: slowRss.bare! / MiB, n: 1 },
+    candidate: { label: "createFileHandler (h3 adapter, fs)", unit: "MiB", median: slowRss.handler! / MiB, p95: slowRss.handler! / MiB, n: 1 },
+    ratio: slowRss.handler! / Math.max(slowRss.bare!, 1),
+    ratioLabel: "RSS growth, candidate ÷ baseline",
+    goal: "≤ bare + 8 MiB (bounded by the read chunk, not the file)",
+    met: slowRss.handler! <= slowRss.bare! + 8 * MiB,
+    extra: {},
+  });
   rows.push(await rangeOfS3Object(opts, objectSize));
   return {
-    id: 7,
+    id: 8,
     title: "Serving files",
     params: { "large file": formatSize(bigSize), "small files": `${smallCount} × ${formatSize(smallSize)}`, rounds, "S3 object": formatSize(objectSize) },
     rows,
@@ -109,7 +134,7 @@ async function rangeOfS3Object(opts: BenchOptions, size: number): Promise<Row> {
     return response;
   };
   try {
-    opts.log(`7: uploading a ${formatSize(size)} object to s3rver`);
+    opts.log(`8: uploading a ${formatSize(size)} object to s3rver`);
     await s3Driver(s3Options(server)).setItemRaw!("movie.bin", generated(size), {});
     const storage = createQueuedStorage({ local: fsDriver({ base: join(opts.tmp, "range-local") }), remote: s3Driver(s3Options(server, { fetch: counting })) });
     const files = createFileHandler(storage);
@@ -128,7 +153,7 @@ async function rangeOfS3Object(opts: BenchOptions, size: number): Promise<Row> {
       const response = await files(new Request("http://app/movie.bin", { headers: { range } }));
       const got = (await response.arrayBuffer()).byteLength;
       samples.handler.push(performance.now() - t);
-      if (response.status !== 206 || got !== MiB) throw new Error(`7: range answered ${response.status} with ${got} bytes`);
+      if (response.status !== 206 || got !== MiB) throw new Error(`8: range answered ${response.status} with ${got} bytes`);
       perRequest.push(served.reduce((a, b) => a + b, 0));
     }
     await storage.dispose();
@@ -136,7 +161,7 @@ async function rangeOfS3Object(opts: BenchOptions, size: number): Promise<Row> {
     const base = latency("ranged GetObject (bare S3 driver)", samples.bare);
     const cand = latency("createFileHandler, Range: 1 MiB", samples.handler);
     return {
-      bench: 7,
+      bench: 8,
       name: `1 MiB range from the middle of a ${formatSize(size)} S3 object`,
       baseline: base,
       candidate: cand,
@@ -161,6 +186,35 @@ function generated(size: number): ReadableStream<Uint8Array> {
       sent += part.length;
       controller.enqueue(part);
     },
+  });
+}
+
+const SLOW_BYTES = 64 * MiB;
+const SLOW_RATE_MIB = 32;
+
+/** GET `path` and read `limit` bytes of it at about SLOW_RATE_MIB MiB/s (paused reads), then drop the connection. */
+function slowDownload(port: number, path: string, limit: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path }, (res) => {
+      let received = 0;
+      const started = performance.now();
+      res.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= limit) {
+          req.destroy();
+          return resolve();
+        }
+        // Ahead of the rate: stop reading until the clock catches up (the server then meets a full socket).
+        const ahead = received / (SLOW_RATE_MIB * MiB) * 1000 - (performance.now() - started);
+        if (ahead > 1) {
+          res.pause();
+          setTimeout(() => res.resume(), ahead);
+        }
+      });
+      res.on("error", () => {});
+    });
+    req.on("error", (error) => (req.destroyed ? undefined : reject(error)));
+    req.end();
   });
 }
 
@@ -200,7 +254,7 @@ async function startChild(mode: "bare" | "handler", dir: string): Promise<Child>
   const child: ChildProcess = spawn(process.execPath, ["--import", "jiti/register", CHILD, mode, dir], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
-  if (first.done) throw new Error(`7: the ${mode} server did not start`);
+  if (first.done) throw new Error(`8: the ${mode} server did not start`);
   const { port } = JSON.parse(first.value) as { port: number };
   return {
     port,

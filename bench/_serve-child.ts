@@ -1,6 +1,6 @@
 // A file server in its own process, so its RSS is its own: `bare` (node:http + fs.createReadStream, the baseline) or
 // `handler` (createFileHandler over a queued storage with the fs driver, mounted with the h3 adapter).
-// Usage: jiti bench/_serve-child.ts <bare|handler> <dir>; prints {"port":…}; stdin lines: "reset" (RSS peak) or
+// Usage: jiti bench/_serve-child.ts <bare|handler> <dir>; prints {"port":…}; stdin lines: "reset" (RSS start and peak) or
 // "rss" (prints {"start","peak"} in bytes).
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -37,11 +37,12 @@ const server =
         ),
       );
 
-const start = process.memoryUsage.rss();
+// Growth is measured from the last "reset" (a warm server), not from process start: loading code is not serving.
+let start = process.memoryUsage.rss();
 let peak = start;
 setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10).unref();
 createInterface({ input: process.stdin }).on("line", (line) => {
-  if (line === "reset") peak = process.memoryUsage.rss();
+  if (line === "reset") start = peak = process.memoryUsage.rss();
   if (line === "rss") process.stdout.write(`${JSON.stringify({ start, peak: Math.max(peak, process.memoryUsage.rss()) })}\n`);
 });
 process.stdin.on("end", () => process.exit(0));

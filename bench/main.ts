@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",").map(Number).filter(Boolean);
   const ids = only?.length ? only : Object.keys(BENCHMARKS).map(Number);
   const unknown = ids.filter((id) => !BENCHMARKS[id]);
-  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; there are 1–7`);
+  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; there are 1–8`);
   const tmp = await mkdtemp(join(tmpdir(), "queued-storage-bench-"));
   const opts: BenchOptions = { full, tmp, log: (message) => process.stderr.write(`  · ${message}\n`) };
   const mode = full ? "full" : "quick";
