@@ -56,7 +56,7 @@ export function markdownTable(results: BenchResult[]): string {
           row.candidate.label,
           value(row.candidate, "median"),
           value(row.candidate, "p95"),
-          `${formatNumber(row.ratio)}×`,
+          row.difference ? `${row.ratio >= 0 ? "+" : ""}${formatNumber(row.ratio)} ${row.candidate.unit}` : `${formatNumber(row.ratio)}×`,
           row.goal,
           verdict(row),
         ].join(" | ")} |`,

@@ -29,6 +29,8 @@ export interface Row {
   /** Always from the two medians; `ratioLabel` says which way round. */
   ratio: number;
   ratioLabel: string;
+  /** `ratio` is a difference (candidate − baseline, in the candidate's unit), for figures whose baseline may be 0. */
+  difference?: boolean;
   /** The goal as text (e.g. `≤ 1.10×`), or `report` when the issue sets none. */
   goal: string;
   /** `null`: nothing to meet (informative row). */

@@ -1,4 +1,6 @@
+import nodeFs from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fsDriver from "../../src/drivers/fs/index.ts";
@@ -91,17 +93,36 @@ export function sameBytes(actual: Uint8Array, expected: Uint8Array): string {
   return at === -1 ? "same" : `first difference at byte ${at}`;
 }
 
-/** Counts the bytes every FileHandle of this process reads until `restore()`: what a server here read from disk. */
+/**
+ * Counts the bytes this process reads from files until `restore()` (what a server here read from disk): reads through
+ * FileHandles and through `fs.read` on descriptors (the fs driver reads so), whose named ESM export is re-synced.
+ */
 export async function countFileReads(): Promise<{ bytes(): number; restore(): void }> {
   const probe = await open(import.meta.filename, "r");
   const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<{ bytesRead: number }> };
   await probe.close();
   let read = 0;
   const original = proto.read;
-  const spy = vi.spyOn(proto, "read").mockImplementation(async function (this: unknown, ...args: unknown[]) {
+  const handleSpy = vi.spyOn(proto, "read").mockImplementation(async function (this: unknown, ...args: unknown[]) {
     const result = await original.apply(this, args);
     read += result.bytesRead;
     return result;
   });
-  return { bytes: () => read, restore: () => spy.mockRestore() };
+  const originalRead = nodeFs.read;
+  const fdSpy = vi.spyOn(nodeFs, "read").mockImplementation(((...args: unknown[]) => {
+    const callback = args.pop() as (error: Error | null, bytesRead: number, buffer: unknown) => void;
+    return (originalRead as (...a: unknown[]) => void)(...args, (error: Error | null, bytesRead: number, buffer: unknown) => {
+      if (!error) read += bytesRead;
+      callback(error, bytesRead, buffer);
+    });
+  }) as typeof nodeFs.read);
+  syncBuiltinESMExports();
+  return {
+    bytes: () => read,
+    restore: () => {
+      handleSpy.mockRestore();
+      fdSpy.mockRestore();
+      syncBuiltinESMExports();
+    },
+  };
 }

@@ -3,6 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { blobStream, chunkBytes, withKnownLength, type ByteRange } from "../_utils.ts";
+import type { _ReadHandle } from "./_file.ts";
 import { _tempName } from "./_temp.ts";
 
 const READ_CHUNK = 64 * 1024;
@@ -45,7 +46,7 @@ const SMALL_FILE = 256 * 1024;
  * Small files are read whole in one call and the handle is closed before this returns; larger ones are read as
  * pulled, the handle closing at the end or on cancel. `onClose` runs once the handle is (being) closed.
  */
-export async function fileStream(handle: FileHandle, onClose: () => void): Promise<ReadableStream<Uint8Array>> {
+export async function fileStream(handle: _ReadHandle, onClose: () => void): Promise<ReadableStream<Uint8Array>> {
   let size: number;
   let mtime: Date;
   try {
@@ -84,7 +85,7 @@ export async function fileStream(handle: FileHandle, onClose: () => void): Promi
  * handle closes at the end or on cancel.
  */
 export function handleStream(
-  handle: FileHandle,
+  handle: _ReadHandle,
   onClose: () => void,
   options: { range?: ByteRange; chunk?: number } = {},
 ): ReadableStream<Uint8Array> {
@@ -127,7 +128,7 @@ export function handleStream(
 }
 
 /** `size` bytes from the start of the file, in as few reads as the OS allows; fewer if the file ends sooner. */
-async function readWhole(handle: FileHandle, size: number): Promise<Uint8Array> {
+async function readWhole(handle: _ReadHandle, size: number): Promise<Uint8Array> {
   // Unpooled and not zero-filled: every byte is overwritten, and a view on Node's shared pool could be detached by a
   // consumer transferring its buffer.
   const bytes = Buffer.allocUnsafeSlow(size);

@@ -1,5 +1,5 @@
-import type { FileHandle } from "node:fs/promises";
 import type { ByteRange } from "../_utils.ts";
+import type { _ReadHandle } from "./_file.ts";
 import { handleStream } from "./_io.ts";
 
 // Larger than the whole-file stream's 64 KiB: ranges are what an HTTP server streams, and each pull of a web stream
@@ -13,12 +13,12 @@ const SMALL_RANGE = 1024 * 1024;
  * A byte stream of `range` of an open file, by positional reads (see `handleStream`). The handle closes at the end or
  * on cancel.
  */
-export function rangeStream(handle: FileHandle, range: ByteRange, onClose: () => void): ReadableStream<Uint8Array> {
+export function rangeStream(handle: _ReadHandle, range: ByteRange, onClose: () => void): ReadableStream<Uint8Array> {
   return handleStream(handle, onClose, { range, chunk: READ_CHUNK });
 }
 
 /** `range` of an open file as bytes (the handle stays open: the caller closes it). */
-export async function rangeBytes(handle: FileHandle, range: ByteRange): Promise<Uint8Array> {
+export async function rangeBytes(handle: _ReadHandle, range: ByteRange): Promise<Uint8Array> {
   // A small range of known length is read as far as the file goes: no fstat (serving small files reads them so).
   const size = range.length !== undefined && range.length <= SMALL_RANGE ? undefined : (await handle.stat()).size;
   const length = size === undefined ? range.length! : Math.max(0, Math.min(range.length ?? size, size - range.offset));

@@ -1,9 +1,9 @@
-import type { FileHandle } from "node:fs/promises";
-import { open, readFile, readdir, rmdir, stat, unlink } from "node:fs/promises";
+import { readFile, readdir, rmdir, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
 import { createError, createRequiredError, rangeOf, type ByteRange } from "../_utils.ts";
 import { ignoreMatcher, keySegments, pathOf } from "./_paths.ts";
+import { _openForReading, type _ReadHandle } from "./_file.ts";
 import { fileStream, writeAtomic } from "./_io.ts";
 import { rangeBytes, rangeStream } from "./_range.ts";
 import { _linkGuard } from "./_realpath.ts";
@@ -63,7 +63,7 @@ const DEFAULT_IGNORE = ["**/node_modules/**", "**/.git/**"];
 export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptions, FsDriverInstance> {
   let _root: string | undefined;
   let _ignored: ((relative: string) => boolean) | undefined;
-  const openStreams = new Set<FileHandle>();
+  const openStreams = new Set<_ReadHandle>();
   const unwatchers = new Set<() => void>();
   const root = (): string => {
     if (!options?.base) throw createRequiredError(DRIVER_NAME, "base");
@@ -155,7 +155,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
       const range = rangeOf(DRIVER_NAME, opts);
       if (range) {
         // Positional reads of the asked bytes only (serving a Range request of a large file).
-        const handle = await open(path, "r").catch(missingAs(null));
+        const handle = await _openForReading(path).catch(missingAs(null));
         if (!handle) return null;
         if (opts.type !== "stream") return rangeBytes(handle, range).finally(() => handle.close());
         openStreams.add(handle);
@@ -167,7 +167,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
         return buffer && new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       }
       // Open first, so that a missing key is `null` now rather than a stream that errors later.
-      const handle = await open(path, "r").catch(missingAs(null));
+      const handle = await _openForReading(path).catch(missingAs(null));
       if (!handle) return null;
       openStreams.add(handle);
       return await fileStream(handle, () => openStreams.delete(handle));
