@@ -1,4 +1,5 @@
 import { _error } from "./_errors.ts";
+import { knownLength } from "./drivers/_utils.ts";
 import type { Storage, Task, TaskContext } from "./types.ts";
 
 /**
@@ -44,9 +45,13 @@ export interface FencedWriteOptions {
   signal?: AbortSignal;
 }
 
-async function _copy({ key, generation, kind, local, remote, signal }: TaskContext): Promise<boolean> {
+async function _copy(context: TaskContext): Promise<boolean> {
+  const { key, generation, kind, local, remote, signal } = context;
   // A remote with conditional writes says what it holds (HeadObject: ETag and generation) before we commit over it.
   const fenced = _conditionalWrites(remote, key);
+  // A new key (no earlier generation known) most likely has nothing there: commit only-if-absent at once, one request
+  // instead of two; only if something is there after all (412) look at it as for any key.
+  if (fenced && context.fresh && (await _commitIfAbsent(context))) return true;
   const held = fenced ? await remote.getMeta(key, { nativeOnly: true, signal }) : undefined;
   const heldGeneration = held?.generation === undefined ? undefined : Number(held.generation);
   if (heldGeneration === generation) return true; // exactly this generation is there already (a repeated delivery)
@@ -78,6 +83,34 @@ async function _copy({ key, generation, kind, local, remote, signal }: TaskConte
   // Storage.setItem stringifies a string as itself, so the stored text arrives unchanged.
   await (kind === "text" ? remote.setItem(key, value, fence) : remote.setItemRaw(key, value, fence));
   return true;
+}
+
+/** Values up to this size are sent only-if-absent before looking (a wasted send on a 412 costs at most this). */
+const _OPTIMISTIC_BYTES = 1024 * 1024;
+
+/**
+ * The optimistic commit of a fresh key: `If-None-Match: *` with the generation, without a HeadObject first. `false`
+ * when that proved nothing (the value is large or missing, or the remote holds an object: 412, or 409 for a
+ * concurrent conditional write); the caller then copies the checked way, reading the local copy again.
+ */
+async function _commitIfAbsent({ key, generation, kind, local, remote, signal }: TaskContext): Promise<boolean> {
+  const value = kind === "text" ? await _storedText(local, key, signal) : await local.getItemRaw(key, { type: "stream", signal });
+  if (value === null || value === undefined) return false;
+  const size = typeof value === "string" ? value.length * 3 : value instanceof ReadableStream ? knownLength(value)
+    : value instanceof Uint8Array ? value.byteLength : undefined;
+  if (size === undefined || size > _OPTIMISTIC_BYTES) {
+    if (value instanceof ReadableStream) await value.cancel().catch(() => {});
+    return false;
+  }
+  const fence: FencedWriteOptions = { signal, ifNoneMatch: "*", meta: { generation: String(generation) } };
+  try {
+    await (kind === "text" ? remote.setItem(key, value, fence) : remote.setItemRaw(key, value, fence));
+    return true;
+  } catch (error) {
+    const status = (error as { status?: unknown })?.status;
+    if (status === 412 || status === 409) return false;
+    throw error;
+  }
 }
 
 /**

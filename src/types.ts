@@ -28,6 +28,11 @@ export interface FlagRecord {
    * knows how to copy without another round trip. Absent on records of older versions: copied raw.
    */
   kind?: ValueKind;
+  /**
+   * The generation this write replaced; `0` when the store knew no earlier one (the remote then most likely holds no
+   * object for the key, and a fenced transfer skips its HeadObject). Absent on records of older versions.
+   */
+  replaced?: number;
 }
 
 /** How a value was written, and so how it is transferred: `text` (`setItem`) or `raw` (`setItemRaw`). */
@@ -147,6 +152,12 @@ export interface TaskContext {
    * recorded: copy raw.
    */
   kind?: ValueKind;
+  /**
+   * No earlier generation of the key was known when it was written: the remote most likely holds nothing for it. A
+   * hint only (the flags may have been cleared): the default tasks then commit with `If-None-Match: *` at once and
+   * look at the remote only when that fails.
+   */
+  fresh?: boolean;
   local: Storage;
   remote: Storage;
   /** Aborted when the transfer lost its lease (another may hold the key now) or the storage was disposed. */

@@ -31,6 +31,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
       key,
       generation,
       kind: claim.record.kind,
+      fresh: claim.record.replaced === 0,
       local: tiers.localStorage,
       remote: tiers.remoteStorage,
       signal: lease.signal,

@@ -60,6 +60,7 @@ export function _begin(
   const record = _newGeneration(previous, delayed ? "local" : "queued", now, floor);
   // The kind rides on the write's one round trip; the transfer reads it from the record its claim returns.
   if (kind) record.kind = kind;
+  record.replaced = previous?.generation ?? 0;
   return { next: record, result: { record, previous } };
 }
 

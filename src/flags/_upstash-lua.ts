@@ -15,8 +15,8 @@
 /** @internal */
 export const _FLAGS_LUA: string = String.raw`
 local INDEX, FLOOR, OP, TTL_MS = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil', 'kind' }
-local NUMERIC = { generation = true, attempts = true, updatedAt = true, leaseUntil = true, evictUntil = true }
+local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil', 'kind', 'replaced' }
+local NUMERIC = { generation = true, attempts = true, updatedAt = true, leaseUntil = true, evictUntil = true, replaced = true }
 
 local function num(n) return string.format('%.17g', n) end
 local function str(s)
@@ -96,6 +96,7 @@ if OP == 'begin' then
   if prev and truthy(prev.lease) then r.lease, r.leaseUntil = prev.lease, prev.leaseUntil end
   if prev and prev.evictUntil and prev.evictUntil > ms then r.evictUntil = prev.evictUntil end
   if truthy(ARGV[4]) then r.kind = ARGV[4] end
+  r.replaced = prev and prev.generation or 0
   save(key, r)
   return '{"record":' .. json(r) .. ',"previous":' .. json(prev) .. '}'
 end

@@ -28,6 +28,8 @@ interface Sent {
   query: string;
   contentLength: number | undefined;
   body: unknown;
+  /** `if-none-match <value>`, `if-match` or empty. */
+  condition: string;
 }
 
 /** The driver's connection to the stand-in, with a fetch that records every request it sends. */
@@ -43,7 +45,8 @@ function recorded(extra: Partial<S3DriverOptions> = {}): { options: S3DriverOpti
       const headers = new Headers(init?.headers);
       const body = init?.body;
       const length = headers.get("content-length") ?? (body instanceof Uint8Array ? String(body.byteLength) : undefined);
-      sent.push({ method: init?.method ?? "GET", query: new URL(String(input)).search, contentLength: length === undefined ? undefined : Number(length), body });
+      const condition = headers.get("if-none-match") ? `if-none-match ${headers.get("if-none-match")}` : headers.get("if-match") ? "if-match" : "";
+      sent.push({ method: init?.method ?? "GET", query: new URL(String(input)).search, contentLength: length === undefined ? undefined : Number(length), body, condition });
       return fetch(input, init);
     },
     ...extra,
@@ -89,9 +92,33 @@ describe("drivers: s3 — small values without waste", () => {
     await storage.transfer("docs:a.bin");
     await storage.drain();
     expect((await storage.status("docs:a.bin"))?.state).toBe("remote");
-    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["HEAD  undefined", "PUT  16384"]); // the HEAD is the fencing check: which generation the remote holds (issue 9)
+    // A new key: no HeadObject first, the commit itself is conditional (only if absent), with the generation.
+    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength} ${s.condition}`)).toEqual(["PUT  16384 if-none-match *"]);
     const stored = (await s3Driver({ ...options, fetch: undefined }).getItemRaw!("docs:a.bin", {})) as Uint8Array;
     expect(stored).toEqual(value);
+    // An overwrite looks first (which generation is there, and its ETag), then commits over exactly that object.
+    sent.length = 0;
+    await storage.setItemRaw("docs:a.bin", value.map((b) => b ^ 1));
+    await storage.transfer("docs:a.bin");
+    await storage.drain();
+    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength} ${s.condition}`)).toEqual(["HEAD  undefined ", "PUT  16384 if-match"]);
+    await storage.dispose();
+  });
+
+  it("a key new to the flags but already on the remote: the only-if-absent commit gets 412, then the checked copy overwrites it", async () => {
+    const { options, sent } = recorded({ base: "fresh-but-there" });
+    await s3Driver({ ...options, fetch: undefined }).setItemRaw!("docs:b.bin", new Uint8Array([1, 2, 3]), {});
+    const storage = createQueuedStorage({ local: fsDriver({ base: join(dir, "local-fresh") }), remote: s3Driver(options), delayed: true });
+    const value = new Uint8Array(16 * KiB).fill(8);
+    await storage.setItemRaw("docs:b.bin", value);
+    await storage.transfer("docs:b.bin");
+    await storage.drain();
+    const status = await storage.status("docs:b.bin");
+    expect(status).toMatchObject({ state: "remote", attempts: 1 });
+    expect(sent.map((s) => `${s.method} ${s.condition}`)).toEqual(["PUT if-none-match *", "HEAD ", "PUT if-match"]);
+    const remote = s3Driver({ ...options, fetch: undefined });
+    expect((await remote.getItemRaw!("docs:b.bin", {})) as Uint8Array).toEqual(value);
+    expect((await remote.getMeta!("docs:b.bin", {}))?.generation).toBe(String(status!.generation));
     await storage.dispose();
   });
 
@@ -102,8 +129,8 @@ describe("drivers: s3 — small values without waste", () => {
     await storage.setItemRaw("m.bin", value);
     await storage.transfer("m.bin");
     await storage.drain();
-    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["HEAD  undefined", "PUT  16384"]); // the HEAD is the fencing check: which generation the remote holds (issue 9)
-    expect(sent[1]!.body).toBe(value);
+    expect(sent.map((s) => `${s.method} ${s.query} ${s.contentLength}`)).toEqual(["PUT  16384"]); // a new key: no HeadObject (see above)
+    expect(sent[0]!.body).toBe(value);
     await storage.dispose();
   });
 

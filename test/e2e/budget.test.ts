@@ -96,7 +96,7 @@ describe("round-trip budget of the production path", () => {
     await plain.dispose();
   });
 
-  it("on the S3 driver, conditional writes keep the Redis budget and add one HeadObject per transfer, nothing per write or read", async () => {
+  it("on the S3 driver, conditional writes keep the Redis budget; a new key's transfer is one conditional PutObject, an overwrite's a HeadObject first", async () => {
     const s3 = await startS3rver({ bucket: "budget" });
     try {
       const operations: string[] = [];
@@ -129,6 +129,12 @@ describe("round-trip budget of the production path", () => {
         operations.length = 0;
         counts.readRedis = await redisRequests(() => writer.getItemRaw(key));
         counts.readS3 = operations.length;
+        // An overwrite: the remote holds the previous generation now.
+        await writer.setItemRaw(key, new Uint8Array(4096).fill(8));
+        const next = (await writer.status(key))!.generation;
+        operations.length = 0;
+        counts.overwriteRedis = await redisRequests(async () => expect(await writer.handle({ key, generation: next })).toBe("transferred"));
+        counts.overwriteS3 = [...operations];
         await writer.dispose();
         return counts;
       };
@@ -137,9 +143,11 @@ describe("round-trip budget of the production path", () => {
       budget.s3TransferRequests = (withFencing.transferS3 as string[]).length;
       budget.s3TransferRequestsBaseline = (baseline.transferS3 as string[]).length;
       // Without conditional writes, transferAndDelete asks the remote whether it kept the value (a HeadObject) before
-      // the local copy goes; with them, the conditional commit answers for itself and the HeadObject comes first.
-      expect(baseline).toEqual({ writeRedis: 1, writeS3: 0, transferRedis: 3, transferS3: ["PutObject", "HeadObject"], readRedis: 1, readS3: 1 });
-      expect(withFencing).toEqual({ writeRedis: 1, writeS3: 0, transferRedis: 3, transferS3: ["HeadObject", "PutObject"], readRedis: 1, readS3: 1 });
+      // the local copy goes; with them, the conditional commit answers for itself. A new key's commit is "only if
+      // absent" at once; an overwrite first asks which generation (and ETag) the remote holds, then commits over it.
+      const same = { writeRedis: 1, writeS3: 0, transferRedis: 3, readRedis: 1, readS3: 1, overwriteRedis: 3 };
+      expect(baseline).toEqual({ ...same, transferS3: ["PutObject", "HeadObject"], overwriteS3: ["PutObject", "HeadObject"] });
+      expect(withFencing).toEqual({ ...same, transferS3: ["PutObject"], overwriteS3: ["HeadObject", "PutObject"] });
     } finally {
       await s3.stop();
     }

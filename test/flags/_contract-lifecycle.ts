@@ -20,12 +20,12 @@ export function describeFlagStoreLifecycle(ref: StoreRef, claimed: (key: string,
     const { store } = ref;
     const held = await claimed("k", "A");
     const queued = await store.release("k", held.generation, "A", { error: "timeout" });
-    expect(queued).toEqual({ state: "queued", generation: held.generation, attempts: 1, error: "timeout", updatedAt: expect.any(Number) });
+    expect(queued).toEqual({ state: "queued", generation: held.generation, attempts: 1, error: "timeout", updatedAt: expect.any(Number), replaced: 0 });
     expect(await store.get("k")).toEqual(queued);
     const again = await store.claim("k", held.generation, { token: "B", ms: 60_000 });
     expect(again.record).toMatchObject({ attempts: 2, lease: "B", error: "timeout" });
     const failed = await store.release("k", held.generation, "B", { error: "gave up", final: true });
-    expect(failed).toEqual({ state: "failed", generation: held.generation, attempts: 2, error: "gave up", updatedAt: expect.any(Number) });
+    expect(failed).toEqual({ state: "failed", generation: held.generation, attempts: 2, error: "gave up", updatedAt: expect.any(Number), replaced: 0 });
     expect(await store.release("none", 1, "A", { error: "x" })).toBeNull();
   });
 

@@ -39,13 +39,15 @@ export function describeFlagStore(name: string, factory: () => FlagStore | Promi
       expect(await store.get("k")).toBeNull();
       const first = await store.begin("k", { delayed: false });
       expect(first.previous).toBeNull();
-      expect(first.record).toEqual({ state: "queued", generation: expect.any(Number), attempts: 0, updatedAt: expect.any(Number) });
+      // `replaced: 0`: no earlier generation was known (a fenced transfer may skip its HeadObject)
+      expect(first.record).toEqual({ state: "queued", generation: expect.any(Number), attempts: 0, updatedAt: expect.any(Number), replaced: 0 });
       expectNear(first.record.generation / 1000, Date.now(), 60_000); // µs of the store's clock
       expectNear(first.record.updatedAt, Date.now());
       const second = await store.begin("k", { delayed: true });
       expect(second.record.state).toBe("local");
       expect(second.record.generation).toBeGreaterThan(first.record.generation);
       expect(second.previous).toEqual(first.record);
+      expect(second.record.replaced).toBe(first.record.generation);
       expect(await store.get("k")).toEqual(second.record);
       expect(await store.get("other")).toBeNull();
     });
@@ -143,7 +145,7 @@ export function describeFlagStore(name: string, factory: () => FlagStore | Promi
       const settled = await store.settle("k", held.generation, "A");
       expect(settled).toEqual({
         status: "remote",
-        record: { state: "remote", generation: held.generation, attempts: 2, updatedAt: expect.any(Number) },
+        record: { state: "remote", generation: held.generation, attempts: 2, updatedAt: expect.any(Number), replaced: 0 },
       });
       expect(await store.get("k")).toEqual(settled.record);
       const evicting = await claimed("e");

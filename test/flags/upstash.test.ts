@@ -64,7 +64,7 @@ describe("upstashFlags specifics", () => {
     const store = upstashFlags({ redis, prefix, tombstoneTtl: 60 });
     const { record } = await store.begin("k", { delayed: false });
     const hash = (await redisCall(["HGETALL", `${prefix}:s:k`])) as Buffer[];
-    expect(hash.map(text)).toEqual(["state", "queued", "generation", String(record.generation), "attempts", "0", "updatedAt", String(record.updatedAt)]);
+    expect(hash.map(text)).toEqual(["state", "queued", "generation", String(record.generation), "attempts", "0", "updatedAt", String(record.updatedAt), "replaced", "0"]);
     expect(await redisCall(["SISMEMBER", `${prefix}:pending`, `${prefix}:s:k`])).toBe(1);
     expect(await redisCall(["PTTL", `${prefix}:s:k`])).toBe(-1);
     await store.claim("k", record.generation, { token: "T", ms: 60_000 });
