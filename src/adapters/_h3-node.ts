@@ -91,19 +91,33 @@ export async function _sendWebResponse(event: _H3v1Event, response: Response): P
     res.end(new Uint8Array(await response.arrayBuffer()));
     return undefined;
   }
-  const reader = response.body.getReader();
+  // Byte streams (files, S3 bodies) are read BYOB into a few buffers that go round: each returns to the pool once the
+  // socket has taken it, so a response makes no garbage per chunk and a slow client holds at most POOL × CHUNK.
+  const byob = _byobReader(response.body);
+  const reader = byob ?? response.body.getReader();
+  const pool: ArrayBuffer[] = [];
+  let made = 0;
+  let freed: (() => void) | undefined;
   let gone = false;
   const onClose = (): void => {
+    freed?.();
     if (res.writableFinished) return;
     gone = true;
     reader.cancel().catch(() => {});
   };
+  const nextBuffer = async (): Promise<ArrayBuffer> => {
+    while (!gone && pool.length === 0 && made >= POOL) await new Promise<void>((resolve) => (freed = resolve));
+    if (pool.length > 0) return pool.pop()!;
+    made++;
+    return new ArrayBuffer(CHUNK);
+  };
   res.once("close", onClose);
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = byob ? await byob.read(new Uint8Array(await nextBuffer())) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
       if (done || gone) break;
-      if (!res.write(value)) {
+      const written = byob ? () => (pool.push(value.buffer as ArrayBuffer), freed?.()) : undefined;
+      if (!res.write(value, written)) {
         await new Promise<void>((resolve) => {
           const next = (): void => {
             res.off("drain", next);
@@ -122,4 +136,15 @@ export async function _sendWebResponse(event: _H3v1Event, response: Response): P
     res.off("close", onClose);
   }
   return undefined;
+}
+
+const POOL = 4;
+const CHUNK = 256 * 1024;
+
+function _byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return undefined; // not a byte stream
+  }
 }
