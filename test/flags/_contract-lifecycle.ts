@@ -138,10 +138,11 @@ export function describeFlagStoreLifecycle(ref: StoreRef, claimed: (key: string,
     expect(await store.get("k")).toBeNull();
     expect(await store.forget("k", tombstone.generation)).toBe(false);
 
-    await claimed("l", "A", 40);
+    // A lease long enough that two store calls surely fit in it on a loaded machine (40 ms did not always).
+    await claimed("l", "A", 600);
     const leased = await store.remove("l");
     expect(await store.forget("l", leased.generation)).toBe(false);
-    await sleep(120); // the transfer crashed: its lease lapses
+    await sleep(Math.max(0, leased.leaseUntil! - Date.now()) + 80); // the transfer crashed: its lease lapses
     expect(await store.forget("l", leased.generation)).toBe(true);
   });
 
