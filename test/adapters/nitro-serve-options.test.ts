@@ -53,7 +53,7 @@ describe("adapters/nitro: serve.options at startup", () => {
 
   it("what the file sets wins over the config; what it leaves out (or sets undefined) comes from the config; the route always from the config", () => {
     const authorize = (): boolean => true;
-    mount({ default: defineFileHandlerOptions({ authorize, upload: { maxBytes: 10 }, cacheControl: "private", contentDisposition: undefined }) }, {
+    mount({ default: defineFileHandlerOptions({ authorize, upload: { maxBytes: 10 }, cacheControl: "private", contentDisposition: undefined, onError: undefined }) }, {
       cacheControl: "public, max-age=60",
       contentDisposition: "attachment",
       redirect: true,

@@ -99,8 +99,9 @@ function _codeOptions({ file, module }: NonNullable<_NitroFactories["serveOption
       const got = given === undefined ? "no default export" : Array.isArray(given) ? "an array" : given === null ? "null" : typeof given;
       throw new Error(`the default export must be an object of file handler options (export default defineFileHandlerOptions({ … })), got ${got}`);
     }
-    if ("route" in given) throw new Error("`route` is not an option here: the route is `serve.route` of the config (registered at build time)");
-    const notFunction = (["authorize", "contentType", "onError"] as const).find((key) => key in given && typeof (given as Record<string, unknown>)[key] !== "function");
+    const value = (key: string): unknown => (given as Record<string, unknown>)[key];
+    if (value("route") !== undefined) throw new Error("`route` is not an option here: the route is `serve.route` of the config (registered at build time)");
+    const notFunction = ["authorize", "contentType", "onError"].find((key) => value(key) !== undefined && typeof value(key) !== "function");
     if (notFunction) throw new Error(`\`${notFunction}\` must be a function`);
     const unknown = Object.keys(given).filter((key) => !Object.hasOwn(CODE_KEYS, key));
     if (unknown.length) throw new Error(`unknown option ${unknown.map((k) => `\`${k}\``).join(", ")}; known: ${Object.keys(CODE_KEYS).join(", ")}`);
