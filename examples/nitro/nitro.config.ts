@@ -20,8 +20,11 @@ export default defineNitroConfig({
       flags: "upstash",
       // Public URL of the webhook route the module registers (/_queued-storage/transfer).
       qstash: { url: "" },
-      // GET/HEAD /files/<key>: ETag, 304 and ranges, from the tier that holds the key (createFileHandler).
-      serve: { route: "/files" },
+      // GET/HEAD /files/<key>: ETag, 304 and ranges, from the tier that holds the key (createFileHandler); with
+      // `options`, a module of code options read at build time: here authorization and PUT uploads (file-options.ts).
+      serve: { route: "/files", options: "./file-options.ts" },
     },
+    // The bearer token file-options.ts asks for: set NITRO_FILES_TOKEN at run time.
+    filesToken: "",
   },
 });

@@ -22,8 +22,11 @@ export default defineNitroConfig({
       flags: "upstash",
       // Public URL of the webhook route the module registers (/_queued-storage/transfer).
       qstash: { url: "" },
-      // Serve the stored files under /files (GET/HEAD, ETag, ranges), from whichever tier holds them.
-      serve: { route: "/files" },
+      // GET/HEAD /files/<key>: ETag, 304 and ranges, from the tier that holds the key (createFileHandler); with
+      // `options`, a module of code options read at build time: here authorization and PUT uploads (file-options.ts).
+      serve: { route: "/files", options: "./file-options.ts" },
     },
+    // The bearer token file-options.ts asks for: set NITRO_FILES_TOKEN at run time.
+    filesToken: "",
   },
 });

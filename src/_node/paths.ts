@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -6,4 +7,9 @@ import { fileURLToPath } from "node:url";
  */
 export function _dirOf(url: string | URL): string {
   return fileURLToPath(new URL("./", url));
+}
+
+/** `path` resolved against the directory `dir` (build-time only, like `_dirOf`). */
+export function _resolveIn(dir: string, path: string): string {
+  return resolve(dir, path);
 }

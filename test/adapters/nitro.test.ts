@@ -10,7 +10,11 @@ import { buildNitroExample, startNitroServer, type BuiltNitroApp, type NitroMajo
 // The example of each major built for real (examples/nitro with nitropack 2, examples/nitro3 with nitro 3; preset
 // node-server) and served from .output: an upload through a route that uses useStorage("uploads"), the QStash stand-in
 // delivering the signed job to the module's webhook, the bytes read back from s3rver. All configuration reaches the
-// built server as NITRO_QUEUED_STORAGE_* env.
+// built server as NITRO_QUEUED_STORAGE_* env. The examples' file route takes code options (serve.options:
+// file-options.ts): a bearer token for reads and writes, image uploads.
+const TOKEN = "files-token-7f3a";
+const auth = { authorization: `Bearer ${TOKEN}` };
+
 describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the module in a built %s app", (major) => {
   let app: BuiltNitroApp | undefined;
   let server: RunningServer | undefined;
@@ -49,6 +53,7 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
       NITRO_QUEUED_STORAGE_UPSTASH_URL: upstash.url,
       NITRO_QUEUED_STORAGE_UPSTASH_TOKEN: upstash.token,
       NITRO_QUEUED_STORAGE_UPSTASH_PREFIX: `nitro-${Date.now()}`,
+      NITRO_FILES_TOKEN: TOKEN,
     }));
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
 
@@ -70,17 +75,53 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
     expect([late.headers.get("x-queued-state"), late.headers.get("x-queued-tier")]).toEqual(["remote", "remote"]);
     expect(Buffer.compare(Buffer.from(await late.arrayBuffer()), bytes)).toBe(0);
     // The module's file route (serve: { route: "/files" }) serves the same bytes, with validators and ranges.
-    const whole = await fetch(`${server.origin}/files/photos/cat.jpg`);
+    const whole = await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: auth });
     expect([whole.status, whole.headers.get("content-type"), whole.headers.get("content-length")]).toEqual([200, "image/jpeg", "300000"]);
     expect(Buffer.compare(Buffer.from(await whole.arrayBuffer()), bytes)).toBe(0);
     const etag = whole.headers.get("etag")!;
-    expect((await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: { "if-none-match": etag } })).status).toBe(304);
-    const part = await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: { range: "bytes=1000-1999" } });
+    expect((await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: { ...auth, "if-none-match": etag } })).status).toBe(304);
+    const part = await fetch(`${server.origin}/files/photos/cat.jpg`, { headers: { ...auth, range: "bytes=1000-1999" } });
     expect([part.status, part.headers.get("content-range")]).toEqual([206, "bytes 1000-1999/300000"]);
     expect(Buffer.compare(Buffer.from(await part.arrayBuffer()), Buffer.from(bytes.subarray(1000, 2000)))).toBe(0);
     // The transfer state went through Upstash (flags: "upstash"), not the process memory.
     expect(upstash.requests.some((r) => JSON.stringify(r.commands).includes("photos:cat.jpg"))).toBe(true);
   }, 60_000);
+
+  it("serve.options (file-options.ts): reads and PUT uploads need the token, only images are taken, its cacheControl wins over config", async () => {
+    const files = `${server!.origin}/files`;
+    // No Authorization: the Response authorize returned (401 with a challenge); a wrong token: authorize's false (403).
+    const anonymous = await fetch(`${files}/photos/cat.jpg`);
+    expect([anonymous.status, anonymous.headers.get("www-authenticate")]).toEqual([401, 'Bearer realm="files"']);
+    expect((await fetch(`${files}/photos/cat.jpg`, { headers: { authorization: "Bearer wrong" } })).status).toBe(403);
+    const allowed = await fetch(`${files}/photos/cat.jpg`, { headers: auth });
+    // The file's "private, no-cache" over the config's default "no-cache".
+    expect([allowed.status, allowed.headers.get("cache-control")]).toEqual([200, "private, no-cache"]);
+    expect((await allowed.arrayBuffer()).byteLength).toBe(300_000);
+
+    // PUT through the module's route (upload: { types: ["image/*"] }): 201 with the transfer state, then the same
+    // bytes through the route and through useStorage("uploads") (the example's /uploads route).
+    const png = new Uint8Array(70_000).map((_, i) => (i * 7) & 0xff);
+    const put = await fetch(`${files}/photos/dog.png`, { method: "PUT", body: png, headers: { ...auth, "content-type": "image/png" } });
+    expect(put.status, await put.clone().text()).toBe(201);
+    expect(await put.json()).toMatchObject({ key: "photos:dog.png", state: "queued" });
+    const viaRoute = await fetch(`${files}/photos/dog.png`, { headers: auth });
+    expect([viaRoute.status, viaRoute.headers.get("content-type")]).toEqual([200, "image/png"]);
+    expect(Buffer.compare(Buffer.from(await viaRoute.arrayBuffer()), png)).toBe(0);
+    const viaStorage = await fetch(`${server!.origin}/uploads/photos/dog.png`);
+    expect(Buffer.compare(Buffer.from(await viaStorage.arrayBuffer()), png)).toBe(0);
+
+    // Refused writes store nothing: another type (415), an image type on an .html key (415), no token (401).
+    const html = await fetch(`${files}/pages/a.html`, { method: "PUT", body: "<script>", headers: { ...auth, "content-type": "text/html" } });
+    expect(html.status).toBe(415);
+    const disguised = await fetch(`${files}/pages/b.html`, { method: "PUT", body: "<script>", headers: { ...auth, "content-type": "image/png" } });
+    expect(disguised.status).toBe(415);
+    const unsigned = await fetch(`${files}/photos/c.png`, { method: "PUT", body: png, headers: { "content-type": "image/png" } });
+    expect(unsigned.status).toBe(401);
+    for (const key of ["pages/a.html", "pages/b.html", "photos/c.png"]) {
+      expect((await fetch(`${files}/${key}`, { headers: auth })).status, key).toBe(404);
+    }
+    await qstash.idle(); // dog.png's transfer job is delivered before the servers stop
+  });
 
   it(`the server bundle holds only ${major === "nitro 3" ? "h3 2" : "h3 1"}: the webhook converts no event with the other major`, async () => {
     const files = await readdir(join(app!.dir, ".output/server"), { recursive: true });

@@ -17,6 +17,8 @@ import { startNitroServer, type RunningServer } from "./_nitro-app.ts";
 // live in test/fixtures/nuxt4, installed apart from the root by `npm ci --prefix test/fixtures/nuxt4` (.ci/run).
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = join(ROOT, "test/fixtures/nuxt4");
+/** The writers' bearer token of the recipe's server/file-options.ts, as NUXT_FILES_TOKEN. */
+const TOKEN = "nuxt-files-token-5b1c";
 
 /** A Node that can run Nuxt 4 (>= 22.19): this one if it can, else the fixture's Node 22 package. */
 function node22(): string {
@@ -57,7 +59,7 @@ describe("adapters/nuxt: docs/nuxt.md as a Nuxt 4 app, built and served", () => 
     const snippets = (await snippetsOf(ROOT, "docs/nuxt.md")).filter((s) => s.path);
     const files = new Map<string, string>();
     for (const snippet of snippets) if (!files.has(snippet.path!) && !snippet.path!.startsWith("server/plugins/") && snippet.path !== "server/api/transfer.post.ts") files.set(snippet.path!, snippet.code);
-    expect([...files.keys()].sort()).toEqual(["nuxt.config.ts", "server/api/uploads/[...key].get.ts", "server/api/uploads/[...key].put.ts"]);
+    expect([...files.keys()].sort()).toEqual(["nuxt.config.ts", "server/api/uploads/[...key].get.ts", "server/api/uploads/[...key].put.ts", "server/file-options.ts"]);
     await rm(app, { recursive: true, force: true });
     for (const [path, code] of files) {
       await mkdir(dirname(join(app, path)), { recursive: true });
@@ -94,6 +96,7 @@ describe("adapters/nuxt: docs/nuxt.md as a Nuxt 4 app, built and served", () => 
         NUXT_QUEUED_STORAGE_UPSTASH_URL: upstash.url,
         NUXT_QUEUED_STORAGE_UPSTASH_TOKEN: upstash.token,
         NUXT_QUEUED_STORAGE_UPSTASH_PREFIX: `nuxt-${Date.now()}`,
+        NUXT_FILES_TOKEN: TOKEN,
       }),
       node,
     );
@@ -115,4 +118,25 @@ describe("adapters/nuxt: docs/nuxt.md as a Nuxt 4 app, built and served", () => 
     expect(Buffer.compare(Buffer.from(await late.arrayBuffer()), bytes)).toBe(0);
     expect(upstash.requests.some((r) => JSON.stringify(r.commands).includes("photos:cat.jpg"))).toBe(true);
   }, 60_000);
+
+  it("the module's file route with serve.options (#server/file-options): public reads, PUT only with the token, images and PDFs only", async () => {
+    const files = `${server!.origin}/files`;
+    const read = await fetch(`${files}/photos/cat.jpg`);
+    expect([read.status, read.headers.get("content-length")]).toEqual([200, "200000"]);
+    const pdf = new TextEncoder().encode("%PDF-1.4 a document");
+    const put = (key: string, headers: Record<string, string>): Promise<Response> => fetch(`${files}/${key}`, { method: "PUT", body: pdf, headers });
+    const anonymous = await put("docs/a.pdf", { "content-type": "application/pdf" });
+    expect([anonymous.status, anonymous.headers.get("www-authenticate")]).toEqual([401, "Bearer"]);
+    expect((await put("docs/a.pdf", { "content-type": "application/pdf", authorization: "Bearer wrong" })).status).toBe(403);
+    expect((await put("docs/a.html", { "content-type": "text/html", authorization: `Bearer ${TOKEN}` })).status).toBe(415);
+    const stored = await put("docs/a.pdf", { "content-type": "application/pdf", authorization: `Bearer ${TOKEN}` });
+    expect(stored.status, await stored.clone().text()).toBe(201);
+    expect(await stored.json()).toMatchObject({ key: "docs:a.pdf", state: "queued" });
+    // Readable through the route and through useStorage (the recipe's GET route).
+    const viaRoute = await fetch(`${files}/docs/a.pdf`);
+    expect([viaRoute.status, viaRoute.headers.get("content-type"), await viaRoute.text()]).toEqual([200, "application/pdf", "%PDF-1.4 a document"]);
+    expect(await (await fetch(`${server!.origin}/api/uploads/docs/a.pdf`)).text()).toBe("%PDF-1.4 a document");
+    expect((await fetch(`${files}/docs/a.html`)).status).toBe(404);
+    await qstash.idle(); // a.pdf's transfer job is delivered before the servers stop
+  });
 });

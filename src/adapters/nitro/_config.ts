@@ -34,8 +34,9 @@ export interface QueuedStorageRuntimeConfig {
   /** Upstash Redis: empty values fall back to env `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`. */
   upstash: { url: string; token: string; prefix: string };
   /**
-   * Serving files (`createFileHandler`, GET/HEAD): the route is registered at build time when set, and becomes the
-   * storage's `localUrl`, so `url(key)` answers `<route>/<key path>` until the transfer is done.
+   * Serving files (`createFileHandler`: GET/HEAD, and PUT/POST with `upload` in `options`): the route is registered at
+   * build time when set, and becomes the storage's `localUrl`, so `url(key)` answers `<route>/<key path>` until the
+   * transfer is done.
    */
   serve: {
     /** Route prefix, e.g. `"/files"`; empty: no route. @default "" */
@@ -46,6 +47,17 @@ export interface QueuedStorageRuntimeConfig {
     cacheControl: string;
     /** `"inline"`, `"attachment"` or empty (none). @default "" */
     contentDisposition: string;
+    /**
+     * A module whose default export holds the file handler's options that are code: `authorize`, `upload`,
+     * `contentType`, per-key `cacheControl`/`contentDisposition`, `onError`, `redirect` with a status
+     * (`defineFileHandlerOptions` types it). Bundled like any import: a path relative to the app's `rootDir`
+     * (`"./server/file-options.ts"`), an alias of your Nitro (`"~/file-options"` in nitropack 2, `"#server/file-options"`
+     * in Nuxt 4) or a package. What the module sets wins over `redirect`, `cacheControl` and `contentDisposition` here;
+     * `route` stays here. Read at build time (it names code): removed from the runtime config, so no env changes it.
+     * Needs `route`. Invalid options stop the server at startup with an error naming `serve.options` and this path.
+     * @example "./server/file-options.ts"
+     */
+    options?: string;
   };
 }
 

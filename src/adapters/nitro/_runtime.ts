@@ -4,10 +4,12 @@
 import type { Driver, Storage } from "unstorage";
 import type { TransferHandlerOptions } from "../../queues/qstash.ts";
 import type { FileHandlerOptions } from "../../serve/handler.ts";
+import { _serveSettings } from "../../serve/_settings.ts";
 import { queuedDriver } from "../../core/storage.ts";
 import { transfer, transferAndDelete } from "../../tasks.ts";
 import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
 import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_config.ts";
+import type { NitroFileHandlerOptions } from "./_options.ts";
 
 /** What the generated plugin imports statically, as chosen at build time. */
 export interface _NitroFactories {
@@ -15,6 +17,8 @@ export interface _NitroFactories {
   remote: (options: object) => Driver;
   qstashQueue?: (options: { url: string; token?: string; baseUrl?: string }) => TransferQueue;
   upstashFlags?: (options: { url?: string; token?: string; prefix?: string }) => FlagStore;
+  /** The module named by `serve.options` (`file`: the path as configured, for error messages), imported whole. */
+  serveOptions?: { file: string; module: { default?: unknown } };
 }
 
 /** The two runtime functions of the Nitro that built the app. */
@@ -25,10 +29,15 @@ export interface _NitroRuntime {
 
 let _controls: QueuedStorageControls | undefined;
 let _config: QueuedStorageRuntimeConfig | undefined;
+let _code: NitroFileHandlerOptions | undefined;
 
 /** Build the queued driver from runtime config and mount it at `base`. Called once by the generated plugin. */
 export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRuntime): void {
   const config = (_config = nitro.useRuntimeConfig().queuedStorage as QueuedStorageRuntimeConfig);
+  // Checked before anything is mounted, with createFileHandler's own checks: a bad file stops the server at startup,
+  // not at the first request to the route.
+  _code = factories.serveOptions ? _codeOptions(factories.serveOptions) : undefined;
+  if (factories.serveOptions) _inFile(factories.serveOptions.file, () => _serveSettings(_serveOptions()));
   const { driver: _local, ...localOptions } = config.local;
   const { driver: _remote, ...remoteOptions } = config.remote;
   const qstash = _withoutEmpty(config.qstash);
@@ -52,15 +61,19 @@ export function _useControls(): QueuedStorageControls {
   return _controls;
 }
 
-/** Options of the file handler from runtime config. */
+/**
+ * Options of the file handler: runtime config, then the `serve.options` module over it (a key that module sets wins,
+ * env overrides included); the route always comes from config, since it was registered at build time.
+ */
 export function _serveOptions(): FileHandlerOptions {
   if (!_config) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
   const { route, redirect, cacheControl, contentDisposition } = _config.serve;
   return {
-    route,
     redirect: redirect === true,
     cacheControl: cacheControl || false,
     contentDisposition: contentDisposition === "inline" || contentDisposition === "attachment" ? contentDisposition : undefined,
+    ..._code,
+    route,
   };
 }
 
@@ -69,4 +82,39 @@ export function _handlerOptions(): TransferHandlerOptions {
   if (!_config) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
   const { url, currentSigningKey, nextSigningKey } = _withoutEmpty(_config.qstash);
   return { url, currentSigningKey, nextSigningKey };
+}
+
+// --- internal ---
+
+/** Every key of the code options: a misspelt one (`authorise`) fails at startup instead of being ignored. */
+const CODE_KEYS: Record<keyof NitroFileHandlerOptions, true> = {
+  cacheControl: true, contentDisposition: true, contentType: true, redirect: true, upload: true, authorize: true, onError: true,
+};
+
+/** The default export of the `serve.options` module, checked, without its `undefined` keys (those leave config's value). */
+function _codeOptions({ file, module }: NonNullable<_NitroFactories["serveOptions"]>): NitroFileHandlerOptions {
+  const given = module.default;
+  return _inFile(file, () => {
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+      const got = given === undefined ? "no default export" : Array.isArray(given) ? "an array" : given === null ? "null" : typeof given;
+      throw new Error(`the default export must be an object of file handler options (export default defineFileHandlerOptions({ … })), got ${got}`);
+    }
+    const value = (key: string): unknown => (given as Record<string, unknown>)[key];
+    if (value("route") !== undefined) throw new Error("`route` is not an option here: the route is `serve.route` of the config (registered at build time)");
+    const notFunction = ["authorize", "contentType", "onError"].find((key) => value(key) !== undefined && typeof value(key) !== "function");
+    if (notFunction) throw new Error(`\`${notFunction}\` must be a function`);
+    const unknown = Object.keys(given).filter((key) => !Object.hasOwn(CODE_KEYS, key));
+    if (unknown.length) throw new Error(`unknown option ${unknown.map((k) => `\`${k}\``).join(", ")}; known: ${Object.keys(CODE_KEYS).join(", ")}`);
+    return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as NitroFileHandlerOptions;
+  });
+}
+
+/** Run `check`, naming `serve.options` and its file in what it throws: the user's mistake is in that file. */
+function _inFile<T>(file: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/^\[queued-storage\] /, "") : String(error);
+    throw new Error(`[queued-storage] [nitro] serve.options (${JSON.stringify(file)}): ${message}`, { cause: error });
+  }
 }

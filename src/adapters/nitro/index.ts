@@ -1,7 +1,8 @@
-import { _dirOf } from "../../_node/paths.ts";
+import { _dirOf, _resolveIn } from "../../_node/paths.ts";
 import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_config.ts";
 
 export type { QueuedStorageRuntimeConfig } from "./_config.ts";
+export { defineFileHandlerOptions, type NitroFileHandlerOptions } from "./_options.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
 export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve">> {
@@ -15,8 +16,9 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
   upstash?: Partial<QueuedStorageRuntimeConfig["upstash"]>;
   /**
    * Serve the stored files (GET/HEAD with ETag, 304, ranges; `createFileHandler`) under `route`, which also becomes
-   * the `localUrl` of `url(key)`. The route is registered at build time; the other settings may change at run time.
-   * @example { route: "/files", redirect: true }
+   * the `localUrl` of `url(key)`. The route and `options` (a module of code options: `authorize`, `upload`, …) are
+   * read at build time; the other settings may change at run time, except where `options` sets them (it wins).
+   * @example { route: "/files", redirect: true, options: "./server/file-options.ts" }
    */
   serve?: Partial<QueuedStorageRuntimeConfig["serve"]>;
 }
@@ -29,6 +31,8 @@ export interface NitroLike {
   /** nitropack 2 sets `{ majorVersion: 2 }`; nitro 3 has none. */
   meta?: { majorVersion?: number };
   options: {
+    /** The app's root: `serve.options` paths starting with `./` or `../` are relative to it. */
+    rootDir: string;
     runtimeConfig: Record<string, any>;
     virtual: Record<string, any>;
     plugins: string[];
@@ -49,7 +53,9 @@ const DEFAULT_ROUTE = "/_queued-storage/transfer";
 
 /**
  * The Nitro module, for nitropack 2 (and Nuxt 3/4) and nitro 3: mounts a queued storage at `base` from `runtimeConfig.queuedStorage` (secrets come
- * from env at run time) and, with `queue: "qstash"`, registers the transfer webhook route.
+ * from env at run time) and, with `queue: "qstash"`, registers the transfer webhook route. With `serve: { route }` it
+ * serves the stored files there; `serve.options` names a module of code options for that route (`authorize`,
+ * `upload`, …: see `defineFileHandlerOptions`).
  *
  * @example
  * // nitro.config.ts
@@ -88,7 +94,14 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
   if (!config.remote?.driver) {
     throw new Error("[queued-storage] [nitro] set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage");
   }
+  // `serve.options` names code to bundle: used here, then left out of the runtime config so no env value can seem to change it.
+  const { options: serveOptions, ...serve } = config.serve;
+  config.serve = serve;
   nitro.options.runtimeConfig.queuedStorage = config;
+  const serveRoute = config.serve.route.replace(/\/+$/, "");
+  if (serveOptions !== undefined && (typeof serveOptions !== "string" || !serveOptions || !serveRoute)) {
+    throw new Error(`[queued-storage] [nitro] \`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`);
+  }
 
   const own = (file: string): string => _ownFile(file);
   const imports = [
@@ -98,11 +111,14 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     `import remote from ${JSON.stringify(_driverImport(config.remote.driver))};`,
     config.queue === "qstash" ? `import { qstashQueue } from ${JSON.stringify(own("qstash"))};` : "",
     config.flags === "upstash" ? `import { upstashFlags } from ${JSON.stringify(own("upstash"))};` : "",
+    // A whole-module import: a missing default export is reported at startup by the runtime, naming serve.options.
+    serveOptions ? `import * as serveOptions from ${JSON.stringify(_userModule(serveOptions, nitro.options.rootDir))};` : "",
   ];
   const factories = [
     "local, remote",
     config.queue === "qstash" ? "qstashQueue" : "",
     config.flags === "upstash" ? "upstashFlags" : "",
+    serveOptions ? `serveOptions: { file: ${JSON.stringify(serveOptions)}, module: serveOptions }` : "",
   ].filter(Boolean);
   nitro.options.virtual[PLUGIN_ID] = `${imports.filter(Boolean).join("\n")}
 export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(", ")} }, { useRuntimeConfig, useStorage }));
@@ -117,7 +133,6 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
     // Nitro 3's handler reads h3 2's `event.req`; nitropack 2's converts with h3 1. Neither bundles the other h3.
     nitro.options.handlers.push({ route, method: "post", handler: own(nitro3 ? "adapters/_nitro-handler-web" : "adapters/_nitro-handler") });
   }
-  const serveRoute = config.serve.route.replace(/\/+$/, "");
   if (serveRoute) {
     if (!serveRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`);
     nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own(nitro3 ? "adapters/_nitro-serve-web" : "adapters/_nitro-serve") });
@@ -148,6 +163,15 @@ function _ownDir(): string {
 function _ownFile(file: string): string {
   const extension = /\.[cm]?[jt]s$/.exec(import.meta.url)?.[0] ?? ".mjs";
   return `${_ownDir()}${FROM_DIST ? file : (SOURCE_FILES[file] ?? file)}${extension}`;
+}
+
+/**
+ * The import of the `serve.options` module. Nitro's bundler resolves imports of a virtual module like any other
+ * (aliases, packages, absolute paths), except relative ones: the virtual module has no directory of its own, so those
+ * are made absolute against the app's root here.
+ */
+function _userModule(path: string, rootDir: string): string {
+  return /^\.\.?([/\\]|$)/.test(path) ? _resolveIn(rootDir, path) : path;
 }
 
 /** A driver name as Nitro resolves storage mounts: our drivers by path, unstorage built-ins by name, else a package. */
