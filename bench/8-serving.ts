@@ -14,8 +14,9 @@ import type { BenchOptions, BenchResult, Row } from "./_types.ts";
 const CHILD = fileURLToPath(new URL("./_serve-child.ts", import.meta.url));
 
 /**
- * 8. Serving files: `createFileHandler` (h3 adapter, fs local tier) against a bare node:http server piping
- * `fs.createReadStream`, both in child processes measured in the same run, rounds alternating: one large file
+ * 8. Serving files: `createFileHandler` (fs local tier) through the h3 adapter on h3 1 and on h3 2 (srvx, as Nitro 3
+ * runs it) against a bare node:http server piping `fs.createReadStream`, each in a child process measured in the
+ * same run, rounds in rotated order: one large file
  * (256 MiB) over one connection, and many small files (10,000 × 4 KiB in --full) over 16 keep-alive connections.
  * RSS: peak growth of each server process while it serves the large file. Then a 1 MiB range from the middle of an
  * S3 object (1 GiB in --full) through the handler: the bytes s3rver served for it, from its answers.
@@ -34,21 +35,22 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   await mkdir(join(dir, "small"), { recursive: true });
   for (let i = 0; i < smallCount; i++) await writeFile(join(dir, "small", `${i}.bin`), small);
 
-  const servers = { bare: await startChild("bare", dir), handler: await startChild("handler", dir) };
-  const big: Record<string, number[]> = { bare: [], handler: [] };
-  const many: Record<string, number[]> = { bare: [], handler: [] };
-  const rss: Record<string, number> = { bare: 0, handler: 0 };
-  const slowRss: Record<string, number> = { bare: 0, handler: 0 };
+  const servers: Record<Side, Child> = { bare: await startChild("bare", dir), handler: await startChild("handler", dir), "handler-h3v2": await startChild("handler-h3v2", dir) };
+  const big = sidesOf<number[]>(() => []);
+  const many = sidesOf<number[]>(() => []);
+  const rss = sidesOf(() => 0);
+  const slowRss = sidesOf(() => 0);
   const rows: Row[] = [];
   const paths = Array.from({ length: smallCount }, (_, i) => `/files/small/${i}.bin`);
   try {
     // Untimed warm-up of each server: code loaded and compiled, connections and file caches as in steady use.
-    for (const side of ["bare", "handler"] as const) {
+    for (const side of SIDES) {
       await download(servers[side].port, ["/files/big.bin"], 1);
       await download(servers[side].port, paths.slice(0, 1000), 16);
     }
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? (["bare", "handler"] as const) : (["handler", "bare"] as const);
+      // Rotated order, so that no side always runs first or last.
+      const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length]!);
       for (const side of order) {
         const server = servers[side];
         opts.log(`8: round ${round + 1}/${rounds}, ${side}`);
@@ -57,59 +59,59 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         const bytes = await download(server.port, ["/files/big.bin"], 1);
         if (bytes !== bigSize) throw new Error(`8: ${side} served ${bytes} bytes of big.bin, expected ${bigSize}`);
         opts.log(`8: ${side}: ${formatSize(bigSize)} in ${(performance.now() - t).toFixed(0)} ms`);
-        big[side]!.push(mibPerSecond(bytes, performance.now() - t));
+        big[side].push(mibPerSecond(bytes, performance.now() - t));
         const { start, peak } = JSON.parse(await server.command("rss")) as { start: number; peak: number };
-        rss[side] = Math.max(rss[side]!, peak - start);
+        rss[side] = Math.max(rss[side], peak - start);
         t = performance.now();
         const smallBytes = await download(server.port, paths, 16);
         if (smallBytes !== smallCount * smallSize) throw new Error(`8: ${side} served ${smallBytes} bytes of small files`);
-        many[side]!.push(smallCount / ((performance.now() - t) / 1000));
+        many[side].push(smallCount / ((performance.now() - t) / 1000));
       }
     }
     // A slow client: the server must wait for the socket, holding no more than its chunk and the socket buffers.
-    for (const side of ["bare", "handler"] as const) {
+    for (const side of SIDES) {
       await servers[side].command("reset");
       await slowDownload(servers[side].port, "/files/big.bin", SLOW_BYTES);
       const { start, peak } = JSON.parse(await servers[side].command("rss")) as { start: number; peak: number };
       slowRss[side] = peak - start;
-      opts.log(`8: ${side}: slow client, RSS +${formatSize(slowRss[side]!)}`);
+      opts.log(`8: ${side}: slow client, RSS +${formatSize(slowRss[side])}`);
     }
   } finally {
-    await Promise.all([servers.bare.stop(), servers.handler.stop()]);
+    await Promise.all(SIDES.map((side) => servers[side].stop()));
   }
-  for (const [name, samples, unit] of [
-    [`1 × ${formatSize(bigSize)}, 1 connection`, big, "MiB/s"],
-    [`${smallCount} × ${formatSize(smallSize)}, 16 connections`, many, "files/s"],
-  ] as const) {
-    const base = rate("node:http + fs.createReadStream", unit, samples.bare!);
-    const cand = rate("createFileHandler (h3 adapter, fs)", unit, samples.handler!);
-    const ratio = cand.median / base.median;
+  for (const side of ["handler", "handler-h3v2"] as const) {
+    for (const [name, samples, unit] of [
+      [`1 × ${formatSize(bigSize)}, 1 connection`, big, "MiB/s"],
+      [`${smallCount} × ${formatSize(smallSize)}, 16 connections`, many, "files/s"],
+    ] as const) {
+      const base = rate(LABELS.bare, unit, samples.bare);
+      const cand = rate(LABELS[side], unit, samples[side]);
+      const ratio = cand.median / base.median;
+      rows.push({
+        bench: 8,
+        name: `${name}${side === "handler-h3v2" ? " (h3 2)" : ""}`,
+        baseline: base,
+        candidate: cand,
+        ratio,
+        ratioLabel: "throughput, candidate ÷ baseline",
+        goal: "≥ 0.90×",
+        met: ratio >= 0.9,
+        extra: unit === "MiB/s" ? { "peak RSS growth, bare": formatSize(rss.bare), "peak RSS growth, handler": formatSize(rss[side]) } : {},
+      });
+    }
     rows.push({
       bench: 8,
-      name,
-      baseline: base,
-      candidate: cand,
-      ratio,
-      ratioLabel: "throughput, candidate ÷ baseline",
-      goal: "≥ 0.90×",
-      met: ratio >= 0.9,
-      extra: unit === "MiB/s"
-        ? { "peak RSS growth, bare": formatSize(rss.bare!), "peak RSS growth, handler": formatSize(rss.handler!) }
-        : {},
+      name: `slow client (${formatSize(SLOW_BYTES)} of the large file at ~${SLOW_RATE_MIB} MiB/s): server RSS growth${side === "handler-h3v2" ? " (h3 2)" : ""}`,
+      baseline: { label: LABELS.bare, unit: "MiB", median: slowRss.bare / MiB, p95: slowRss.bare / MiB, n: 1 },
+      candidate: { label: LABELS[side], unit: "MiB", median: slowRss[side] / MiB, p95: slowRss[side] / MiB, n: 1 },
+      ratio: (slowRss[side] - slowRss.bare) / MiB,
+      ratioLabel: "RSS growth, candidate − baseline (MiB)",
+      difference: true,
+      goal: "≤ bare + 8 MiB (bounded by the read chunk, not the file)",
+      met: slowRss[side] <= slowRss.bare + 8 * MiB,
+      extra: {},
     });
   }
-  rows.push({
-    bench: 8,
-    name: `slow client (${formatSize(SLOW_BYTES)} of the large file at ~${SLOW_RATE_MIB} MiB/s): server RSS growth`,
-    baseline: { label: "node:http + fs.createReadStream", unit: "MiB", median: slowRss.bare! / MiB, p95: slowRss.bare! / MiB, n: 1 },
-    candidate: { label: "createFileHandler (h3 adapter, fs)", unit: "MiB", median: slowRss.handler! / MiB, p95: slowRss.handler! / MiB, n: 1 },
-    ratio: (slowRss.handler! - slowRss.bare!) / MiB,
-    ratioLabel: "RSS growth, candidate − baseline (MiB)",
-    difference: true,
-    goal: "≤ bare + 8 MiB (bounded by the read chunk, not the file)",
-    met: slowRss.handler! <= slowRss.bare! + 8 * MiB,
-    extra: {},
-  });
   rows.push(await rangeOfS3Object(opts, objectSize));
   return {
     id: 8,
@@ -117,7 +119,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     params: { "large file": formatSize(bigSize), "small files": `${smallCount} × ${formatSize(smallSize)}`, rounds, "S3 object": formatSize(objectSize) },
     rows,
     notes: [
-      "Both servers run in their own child process on loopback; the client (this process) discards the bytes. RSS is each server's peak growth while serving the large file, sampled every 10 ms.",
+      "Each server runs in its own child process on loopback; the client (this process) discards the bytes. RSS is each server's peak growth while serving the large file, sampled every 10 ms.",
       "The range row: bytes s3rver served for the handler's 1 MiB Range request, from the Content-Length of its answers (the handler asks for exactly the range: one ranged GetObject after one HeadObject).",
     ],
     seconds: (performance.now() - started) / 1000,
@@ -190,6 +192,18 @@ function generated(size: number): ReadableStream<Uint8Array> {
   });
 }
 
+type Side = "bare" | "handler" | "handler-h3v2";
+const SIDES: Side[] = ["bare", "handler", "handler-h3v2"];
+const LABELS: Record<Side, string> = {
+  bare: "node:http + fs.createReadStream",
+  handler: "createFileHandler (h3 1 adapter, fs)",
+  "handler-h3v2": "createFileHandler (h3 2 adapter via srvx, fs)",
+};
+
+function sidesOf<T>(make: () => T): Record<Side, T> {
+  return { bare: make(), handler: make(), "handler-h3v2": make() };
+}
+
 const SLOW_BYTES = 64 * MiB;
 const SLOW_RATE_MIB = 32;
 
@@ -251,7 +265,7 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function startChild(mode: "bare" | "handler", dir: string): Promise<Child> {
+async function startChild(mode: Side, dir: string): Promise<Child> {
   const child: ChildProcess = spawn(process.execPath, ["--import", "jiti/register", CHILD, mode, dir], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();

@@ -1,6 +1,7 @@
 // A file server in its own process, so its RSS is its own: `bare` (node:http + fs.createReadStream, the baseline) or
-// `handler` (createFileHandler over a queued storage with the fs driver, mounted with the h3 adapter).
-// Usage: jiti bench/_serve-child.ts <bare|handler> <dir>; prints {"port":…}; stdin lines: "reset" (RSS start and peak) or
+// `handler` (createFileHandler over a queued storage with the fs driver, mounted with the h3 adapter on h3 1) or
+// `handler-h3v2` (the same on h3 2, as Nitro 3 runs it: srvx's Node adapter sends the web Response).
+// Usage: jiti bench/_serve-child.ts <bare|handler|handler-h3v2> <dir>; prints {"port":…}; stdin lines: "reset" (RSS start and peak) or
 // "rss" (prints {"start","peak"} in bytes).
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -8,14 +9,20 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createApp, createRouter, toNodeListener } from "h3";
+import { H3 } from "h3-v2";
+import { toNodeHandler } from "h3-v2/node";
 import { defineFileHandler } from "../src/adapters/h3.ts";
 import fsDriver from "../src/drivers/fs/index.ts";
 import { createQueuedStorage } from "../src/index.ts";
 
-const [mode, dir] = process.argv.slice(2) as ["bare" | "handler", string];
+const [mode, dir] = process.argv.slice(2) as ["bare" | "handler" | "handler-h3v2", string];
+const storage = (): ReturnType<typeof createQueuedStorage> =>
+  createQueuedStorage({ local: fsDriver({ base: dir }), remote: fsDriver({ base: `${dir}-remote` }) });
 
 const server =
-  mode === "bare"
+  mode === "handler-h3v2"
+    ? createServer(toNodeHandler(new H3().all("/files/**", defineFileHandler(storage(), { route: "/files/" }))))
+    : mode === "bare"
     ? createServer(async (req, res) => {
         const path = join(dir, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice("/files/".length)));
         const stats = await stat(path).catch(() => null);
@@ -28,10 +35,7 @@ const server =
           createApp().use(
             createRouter().use(
               "/files/**",
-              defineFileHandler(
-                createQueuedStorage({ local: fsDriver({ base: dir }), remote: fsDriver({ base: `${dir}-remote` }) }),
-                { route: "/files/" },
-              ),
+              defineFileHandler(storage(), { route: "/files/" }),
             ),
           ),
         ),

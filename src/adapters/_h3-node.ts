@@ -1,4 +1,5 @@
 import { _bytesOf } from "../serve/_bytes.ts";
+import { _writeToNode } from "../serve/_node-write.ts";
 import { _h3v1 } from "./_h3-request.ts";
 
 /**
@@ -91,60 +92,6 @@ export async function _sendWebResponse(event: _H3v1Event, response: Response): P
     res.end(new Uint8Array(await response.arrayBuffer()));
     return undefined;
   }
-  // Byte streams (files, S3 bodies) are read BYOB into a few buffers that go round: each returns to the pool once the
-  // socket has taken it, so a response makes no garbage per chunk and a slow client holds at most POOL × CHUNK.
-  const byob = _byobReader(response.body);
-  const reader = byob ?? response.body.getReader();
-  const pool: ArrayBuffer[] = [];
-  let made = 0;
-  let freed: (() => void) | undefined;
-  let gone = false;
-  const onClose = (): void => {
-    freed?.();
-    if (res.writableFinished) return;
-    gone = true;
-    reader.cancel().catch(() => {});
-  };
-  const nextBuffer = async (): Promise<ArrayBuffer> => {
-    while (!gone && pool.length === 0 && made >= POOL) await new Promise<void>((resolve) => (freed = resolve));
-    if (pool.length > 0) return pool.pop()!;
-    made++;
-    return new ArrayBuffer(CHUNK);
-  };
-  res.once("close", onClose);
-  try {
-    for (;;) {
-      const { done, value } = byob ? await byob.read(new Uint8Array(await nextBuffer())) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
-      if (done || gone) break;
-      const written = byob ? () => (pool.push(value.buffer as ArrayBuffer), freed?.()) : undefined;
-      if (!res.write(value, written)) {
-        await new Promise<void>((resolve) => {
-          const next = (): void => {
-            res.off("drain", next);
-            res.off("close", next);
-            resolve();
-          };
-          res.once("drain", next);
-          res.once("close", next);
-        });
-      }
-    }
-    if (!gone) res.end();
-  } catch (error) {
-    res.destroy(error as Error);
-  } finally {
-    res.off("close", onClose);
-  }
+  await _writeToNode(response.body, res);
   return undefined;
-}
-
-const POOL = 4;
-const CHUNK = 256 * 1024;
-
-function _byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
-  try {
-    return body.getReader({ mode: "byob" });
-  } catch {
-    return undefined; // not a byte stream
-  }
 }

@@ -3,7 +3,7 @@ import type { Driver } from "unstorage";
 import { contentTypeOf } from "../drivers/s3/_values.ts";
 import type { _Context } from "../core/context.ts";
 import { _disposition, _etagOf, _ifRangeHolds, _noneMatch, _notModifiedSince, _parseRange, _time } from "./_http.ts";
-import { _bytesResponse } from "./_bytes.ts";
+import { _bytesResponse, _streamResponse } from "./_bytes.ts";
 import { _locate, type _Located } from "./_locate.ts";
 import { _remoteUrl } from "./url.ts";
 import type { _ServeSettings } from "./_settings.ts";
@@ -66,7 +66,7 @@ async function _respond(settings: _ServeSettings, request: Request, key: string,
     // Unknown length (a streaming driver without sizes): the whole value, no ranges.
     if (request.method === "HEAD") return new Response(null, { status: 200, headers });
     const stream = await _stream(driver, key);
-    return stream ? new Response(stream, { status: 200, headers }) : null;
+    return stream ? _streamResponse(stream, { status: 200, headers }) : null;
   }
   headers.set("accept-ranges", "bytes");
   const range = request.method === "GET" && _ifRangeHolds(request.headers.get("if-range"), etag, lastModified)
@@ -103,7 +103,7 @@ async function _respond(settings: _ServeSettings, request: Request, key: string,
   // ranges itself (the fs driver then reads in larger pulls), else as a plain stream.
   const ranges = (driver.flags as { ranges?: boolean } | undefined)?.ranges === true;
   const stream = await _stream(driver, key, partial || ranges ? { offset, length } : undefined);
-  return stream ? new Response(stream, { status, headers }) : null;
+  return stream ? _streamResponse(stream, { status, headers }) : null;
 }
 
 /** All of a stream of `length` bytes (one chunk from the fs driver), or `null` when it held something else. */

@@ -1,4 +1,6 @@
 import { createApp, createRouter, toNodeListener } from "h3";
+import { H3 } from "h3-v2";
+import { toNodeHandler } from "h3-v2/node";
 import { Hono } from "hono";
 import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
@@ -29,11 +31,14 @@ const TOKEN = "Bearer let-me-in";
 const authorize: FileHandlerOptions["authorize"] = (request, _key, operation) =>
   operation === "read" || request.headers.get("authorization") === TOKEN;
 
-async function app(options: FileHandlerOptions): Promise<{ world: ServeWorld; origin: string; errors: unknown[] }> {
+async function app(options: FileHandlerOptions, major: "h3 1" | "h3 2" = "h3 1"): Promise<{ world: ServeWorld; origin: string; errors: unknown[] }> {
   const world = await serveWorld(s3);
   const errors: unknown[] = [];
-  const router = createRouter().use("/files/**", defineFileHandler(world.storage, { route: "/files/", onError: (e) => errors.push(e), ...options }));
-  const server: Server = createServer(toNodeListener(createApp().use(router)));
+  const files = defineFileHandler(world.storage, { route: "/files/", onError: (e) => errors.push(e), ...options });
+  // h3 2 on Node as Nitro 3 runs it: srvx's adapter, which takes our answers' `_toNodeResponse()`.
+  const server: Server = createServer(major === "h3 1"
+    ? toNodeListener(createApp().use(createRouter().use("/files/**", files)))
+    : toNodeHandler(new H3().all("/files/**", files)));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   // closeAllConnections: a hostile test may leave a connection busy, which close() alone would wait for.
@@ -152,8 +157,8 @@ describe("serve: uploads on PUT and POST", () => {
 });
 
 describe("serve over h3: downloads", () => {
-  it("a client that hangs up mid-download stops the reading (backpressure, then cancel): the file is neither read to its end nor left open", async () => {
-    const { world, origin } = await app({});
+  it.each(["h3 1", "h3 2"] as const)("%s: a client that hangs up mid-download stops the reading (backpressure, then cancel): the file is neither read to its end nor left open", async (major) => {
+    const { world, origin } = await app({}, major);
     const size = 64 * 1024 * 1024;
     await world.storage.setItemRaw("videos:big.bin", pattern(size));
     const path = join(world.dir, "local", "videos", "big.bin");
@@ -183,6 +188,47 @@ describe("serve over h3: downloads", () => {
     expect(reads.bytes()).toBeLessThan(16 * 1024 * 1024);
     const again = await fetch(`${origin}/files/videos/big.bin`, { headers: { range: "bytes=0-9" } });
     expect(sameBytes(await bytesOf(again), pattern(10))).toBe("same");
+  });
+});
+
+describe("adapters: h3 2 on Node (srvx) sends our answers through their _toNodeResponse", () => {
+  it("small and large files, a range and HEAD arrive intact over a real socket, with the handler's headers", async () => {
+    const { world, origin } = await app({}, "h3 2");
+    const small = pattern(4096);
+    const large = pattern(3 * 1024 * 1024 + 17);
+    await world.storage.setItemRaw("a:small.bin", small);
+    await world.storage.setItemRaw("a:large.bin", large);
+    for (const [key, bytes] of [["small", small], ["large", large]] as const) {
+      const response = await fetch(`${origin}/files/a/${key}.bin`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-length")).toBe(String(bytes.byteLength));
+      expect(response.headers.get("etag")).toMatch(/^"/);
+      expect(sameBytes(await bytesOf(response), bytes)).toBe("same");
+    }
+    const part = await fetch(`${origin}/files/a/large.bin`, { headers: { range: "bytes=1000000-1999999" } });
+    expect(part.status).toBe(206);
+    expect(sameBytes(await bytesOf(part), large.subarray(1_000_000, 2_000_000))).toBe("same");
+    const head = await fetch(`${origin}/files/a/large.bin`, { method: "HEAD" });
+    expect([head.status, head.headers.get("content-length")]).toEqual([200, String(large.byteLength)]);
+  });
+
+  it("the answers carry _toNodeResponse: bytes for small files, a pipe that writes with backpressure for large ones", async () => {
+    const world = await serveWorld(s3);
+    cleanups.push(() => world.dispose());
+    await world.storage.setItemRaw("a:small.bin", pattern(100));
+    await world.storage.setItemRaw("a:large.bin", pattern(300_000));
+    const files = createFileHandler(world.storage);
+    type NodeAnswer = { status: number; headers: string[]; body: unknown };
+    const small = ((await files(new Request("http://x/a/small.bin"))) as unknown as { _toNodeResponse(): NodeAnswer })._toNodeResponse();
+    expect(small.status).toBe(200);
+    expect(small.body).toBeInstanceOf(Uint8Array);
+    expect(small.headers[small.headers.indexOf("content-length") + 1]).toBe("100");
+    const large = ((await files(new Request("http://x/a/large.bin"))) as unknown as { _toNodeResponse(): NodeAnswer })._toNodeResponse();
+    expect(typeof (large.body as { pipe?: unknown }).pipe).toBe("function");
+    // A body someone already read goes to srvx as the (used) stream, never as a pipe over a locked one.
+    const read = await files(new Request("http://x/a/large.bin"));
+    await read.arrayBuffer();
+    expect((read as unknown as { _toNodeResponse(): NodeAnswer })._toNodeResponse().body).toBe(read.body);
   });
 });
 
