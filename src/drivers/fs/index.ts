@@ -1,10 +1,13 @@
-import { readFile, readdir, rmdir, stat, unlink } from "node:fs/promises";
+import { readFile, rmdir, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
 import { createError, createRequiredError, rangeOf, type ByteRange } from "../_utils.ts";
+import type { FsDriverInstance, FsDriverOptions } from "./_options.ts";
 import { ignoreMatcher, keySegments, pathOf } from "./_paths.ts";
 import { _openForReading, type _ReadHandle } from "./_file.ts";
 import { fileStream, writeAtomic } from "./_io.ts";
+import { _listFiles } from "./_list.ts";
+import { missingAs } from "./_missing.ts";
 import { rangeBytes, rangeStream } from "./_range.ts";
 import { _linkGuard } from "./_realpath.ts";
 import { _isTempName, _sweepTemps, type TempSweep } from "./_temp.ts";
@@ -12,41 +15,7 @@ import { watchTree } from "./_watch.ts";
 
 export type { ByteRange } from "../_utils.ts";
 export type { TempSweep } from "./_temp.ts";
-
-export interface FsDriverOptions {
-  /** Directory holding the files; created on first write. Required. @example "./.data/uploads" */
-  base: string;
-  /**
-   * Globs (`*`, `**`, `?`) or RegExps of paths relative to `base` that are not keys: neither listed nor cleared, and
-   * refused (with an error naming the key) by every other operation. Default `["**\/node_modules/**", "**\/.git/**"]`.
-   */
-  ignore?: (string | RegExp)[];
-  /** Refuse writes, removals and clear with an error. Default `false`. */
-  readOnly?: boolean;
-  /** Make `clear()` do nothing. Default `false`. */
-  noClear?: boolean;
-  /**
-   * Temp files of interrupted writes (a killed process) are removed on first use and by `getInstance().cleanup()`
-   * once their writer is known dead (same host, pid gone) or, failing that, once unmodified for this many
-   * milliseconds (a live writer keeps touching its file). Default one hour.
-   * @example staleTempMs: 24 * 60 * 60 * 1000 // a directory shared with hosts whose uploads may stall for long
-   */
-  staleTempMs?: number;
-  /**
-   * Quiet time in ms after the last file-system event of a path before `watch` reports it: one write raises several
-   * events (temp file, rename), reported once. Default `50`.
-   */
-  watchDebounce?: number;
-}
-
-export interface FsDriverInstance {
-  /** The base directory, absolute. */
-  base: string;
-  /** The file path of a key (validated lexically: never outside `base`). */
-  path(key: string): string;
-  /** Remove the temp files of dead writers now (see `staleTempMs`); resolves with what was removed and kept. */
-  cleanup(): Promise<TempSweep>;
-}
+export type { FsDriverInstance, FsDriverOptions } from "./_options.ts";
 
 const DRIVER_NAME = "queued-storage:fs";
 const DEFAULT_IGNORE = ["**/node_modules/**", "**/.git/**"];
@@ -119,21 +88,7 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     const start = keySegments(base, `getKeys("${base ?? ""}")`, true);
     firstUse();
     await linkGuard(pathOf(root(), start, "getKeys"), `getKeys("${base ?? ""}")`);
-    const found: string[][] = [];
-    const walk = async (segments: string[]): Promise<void> => {
-      const entries = await readdir(pathOf(root(), segments, "getKeys"), { withFileTypes: true }).catch(missingAs([]));
-      for (const entry of entries) {
-        const name = String(entry.name);
-        if (_isTempName(name) || name.includes(":") || ignored([...segments, name].join("/"))) continue;
-        if (entry.isDirectory()) {
-          if (maxDepth === undefined || segments.length + 1 <= maxDepth) await walk([...segments, name]);
-        } else if (entry.isFile() && (maxDepth === undefined || segments.length <= maxDepth)) {
-          found.push([...segments, name]);
-        }
-      }
-    };
-    await walk(start);
-    return found;
+    return _listFiles(root(), start, maxDepth, ignored);
   };
   // `streamMeta`: whole-file streams carry the size and mtime of the file they read (see `fileStream`).
   const flags = { maxDepth: true, streams: true, ranges: true, streamMeta: true };
@@ -231,14 +186,6 @@ interface TransactionOptions {
   type?: string;
   range?: ByteRange;
   signal?: AbortSignal;
-}
-
-/** A catch handler turning "no such file" (also "a parent is a file" and "is a directory") into `value`. */
-function missingAs<T>(value: T): (error: NodeJS.ErrnoException) => T {
-  return (error) => {
-    if (error.code === "ENOENT" || error.code === "ENOTDIR" || error.code === "EISDIR") return value;
-    throw error;
-  };
 }
 
 function isWritable(value: unknown): boolean {
