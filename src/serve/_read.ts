@@ -1,5 +1,6 @@
 // GET and HEAD: from the tier holding the current generation, with validators, 304s and single ranges.
 import type { Driver } from "unstorage";
+import { createPartReader } from "../drivers/s3/_parts.ts";
 import { contentTypeOf } from "../drivers/s3/_values.ts";
 import type { _Context } from "../core/context.ts";
 import { _disposition, _etagOf, _ifRangeHolds, _noneMatch, _notModifiedSince, _parseRange, _time } from "./_http.ts";
@@ -106,25 +107,13 @@ async function _respond(settings: _ServeSettings, request: Request, key: string,
   return stream ? _streamResponse(stream, { status, headers }) : null;
 }
 
-/** All of a stream of `length` bytes (one chunk from the fs driver), or `null` when it held something else. */
+/** All of a stream of exactly `length` bytes (the fs driver's one chunk, handed on uncopied), or `null` when it held other. */
 async function _readAll(stream: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array | null> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    chunks.push(r.value);
-    total += r.value.byteLength;
-    if (total > length) break;
-  }
-  if (total !== length) {
-    await reader.cancel().catch(() => {});
-    return null;
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const whole = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) whole.set(chunk, (offset += chunk.byteLength) - chunk.byteLength);
-  return whole;
+  const reader = createPartReader(stream, { chunks: true });
+  const whole = await reader.take(length);
+  if (whole.byteLength === length && (await reader.atEnd())) return whole;
+  reader.cancel(undefined);
+  return null;
 }
 
 /** Answers up to this size are read as bytes rather than streamed. */

@@ -95,3 +95,30 @@ export async function startNitroServer(
     },
   };
 }
+
+/** What the built examples read from env: the S3 stand-in as remote, QStash and Upstash stand-ins, local base in `dir`. */
+export interface NitroServices {
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+  qstash: { url: string; token: string; currentSigningKey: string; nextSigningKey: string };
+  upstash: { url: string; token: string };
+}
+
+/** The NITRO_QUEUED_STORAGE_* env of a built example served at `origin`, its webhook at the module's default route. */
+export function nitroEnv(dir: string, origin: string, { s3, qstash, upstash }: NitroServices, prefix: string): Record<string, string> {
+  return {
+    NITRO_QUEUED_STORAGE_LOCAL_BASE: `${dir}/.data/uploads`,
+    NITRO_QUEUED_STORAGE_REMOTE_ENDPOINT: s3.endpoint,
+    NITRO_QUEUED_STORAGE_REMOTE_BUCKET: s3.bucket,
+    NITRO_QUEUED_STORAGE_REMOTE_REGION: s3.region,
+    NITRO_QUEUED_STORAGE_REMOTE_ACCESS_KEY_ID: s3.accessKeyId,
+    NITRO_QUEUED_STORAGE_REMOTE_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    NITRO_QUEUED_STORAGE_QSTASH_URL: `${origin}/_queued-storage/transfer`,
+    NITRO_QUEUED_STORAGE_QSTASH_TOKEN: qstash.token,
+    NITRO_QUEUED_STORAGE_QSTASH_BASE_URL: qstash.url,
+    NITRO_QUEUED_STORAGE_QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
+    NITRO_QUEUED_STORAGE_QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
+    NITRO_QUEUED_STORAGE_UPSTASH_URL: upstash.url,
+    NITRO_QUEUED_STORAGE_UPSTASH_TOKEN: upstash.token,
+    NITRO_QUEUED_STORAGE_UPSTASH_PREFIX: prefix,
+  };
+}

@@ -5,7 +5,7 @@ import { requireRedis } from "../support/redis.ts";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 import { hostileCases, type HostileTarget } from "./_hostile-cases.ts";
-import { buildNitroExample, startNitroServer, type BuiltNitroApp, type RunningServer } from "./_nitro-app.ts";
+import { buildNitroExample, nitroEnv, startNitroServer, type BuiltNitroApp, type RunningServer } from "./_nitro-app.ts";
 
 // The same attacks against the Nitro module's webhook route in the built examples/nitro (nitropack 2) and
 // examples/nitro3 (nitro 3) apps (preset node-server, run from .output), with their real state store: Upstash (the
@@ -26,20 +26,7 @@ describe.each(["nitropack 2", "nitro 3"] as const)("hostile input: the %s module
     [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "hostile-uploads" }), startUpstashProxy(), startQStash()]);
     app = await buildNitroExample(major);
     server = await startNitroServer(app.dir, (origin) => ({
-      NITRO_QUEUED_STORAGE_LOCAL_BASE: `${app!.dir}/.data/uploads`,
-      NITRO_QUEUED_STORAGE_REMOTE_ENDPOINT: s3.endpoint,
-      NITRO_QUEUED_STORAGE_REMOTE_BUCKET: s3.bucket,
-      NITRO_QUEUED_STORAGE_REMOTE_REGION: s3.region,
-      NITRO_QUEUED_STORAGE_REMOTE_ACCESS_KEY_ID: s3.accessKeyId,
-      NITRO_QUEUED_STORAGE_REMOTE_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      NITRO_QUEUED_STORAGE_QSTASH_URL: `${origin}${ROUTE}`,
-      NITRO_QUEUED_STORAGE_QSTASH_TOKEN: qstash.token,
-      NITRO_QUEUED_STORAGE_QSTASH_BASE_URL: qstash.url,
-      NITRO_QUEUED_STORAGE_QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
-      NITRO_QUEUED_STORAGE_QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
-      NITRO_QUEUED_STORAGE_UPSTASH_URL: upstash.url,
-      NITRO_QUEUED_STORAGE_UPSTASH_TOKEN: upstash.token,
-      NITRO_QUEUED_STORAGE_UPSTASH_PREFIX: prefix,
+      ...nitroEnv(app!.dir, origin, { s3, qstash, upstash }, prefix),
     }));
     qstash.pause(); // the real delivery never comes: only our requests reach the webhook
     const upload = await fetch(`${server.origin}/uploads/seeded/photo.jpg`, { method: "PUT", body: "local bytes" });

@@ -5,7 +5,7 @@ import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts"
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildNitroExample, startNitroServer, type BuiltNitroApp, type NitroMajor, type RunningServer } from "./_nitro-app.ts";
+import { buildNitroExample, nitroEnv, startNitroServer, type BuiltNitroApp, type NitroMajor, type RunningServer } from "./_nitro-app.ts";
 
 // The example of each major built for real (examples/nitro with nitropack 2, examples/nitro3 with nitro 3; preset
 // node-server) and served from .output: an upload through a route that uses useStorage("uploads"), the QStash stand-in
@@ -39,20 +39,7 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
 
   it("serves the built app: upload, signed transfer through the webhook, read back from S3", async () => {
     server = await startNitroServer(app!.dir, (origin) => ({
-      NITRO_QUEUED_STORAGE_LOCAL_BASE: `${app!.dir}/.data/uploads`,
-      NITRO_QUEUED_STORAGE_REMOTE_ENDPOINT: s3.endpoint,
-      NITRO_QUEUED_STORAGE_REMOTE_BUCKET: s3.bucket,
-      NITRO_QUEUED_STORAGE_REMOTE_REGION: s3.region,
-      NITRO_QUEUED_STORAGE_REMOTE_ACCESS_KEY_ID: s3.accessKeyId,
-      NITRO_QUEUED_STORAGE_REMOTE_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      NITRO_QUEUED_STORAGE_QSTASH_URL: `${origin}/_queued-storage/transfer`,
-      NITRO_QUEUED_STORAGE_QSTASH_TOKEN: qstash.token,
-      NITRO_QUEUED_STORAGE_QSTASH_BASE_URL: qstash.url,
-      NITRO_QUEUED_STORAGE_QSTASH_CURRENT_SIGNING_KEY: qstash.currentSigningKey,
-      NITRO_QUEUED_STORAGE_QSTASH_NEXT_SIGNING_KEY: qstash.nextSigningKey,
-      NITRO_QUEUED_STORAGE_UPSTASH_URL: upstash.url,
-      NITRO_QUEUED_STORAGE_UPSTASH_TOKEN: upstash.token,
-      NITRO_QUEUED_STORAGE_UPSTASH_PREFIX: `nitro-${Date.now()}`,
+      ...nitroEnv(app!.dir, origin, { s3, qstash, upstash }, `nitro-${Date.now()}`),
       NITRO_FILES_TOKEN: TOKEN,
     }));
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);

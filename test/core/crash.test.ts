@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import fsDriver from "../../src/drivers/fs/index.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import { createQueuedStorage, memoryQueue, storageFlags, type FailedEvent } from "../../src/index.ts";
@@ -9,40 +10,49 @@ import { createQueuedStorage, memoryQueue, storageFlags, type FailedEvent } from
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-/** Run the writer child until it has acknowledged `afterWrites` writes and then starts an upload; SIGKILL it then. */
-function runAndKill(dir: string, afterWrites: number): Promise<{ acked: Map<string, string>; uploading: string }> {
-  const acked = new Map<string, string>();
+/**
+ * Spawn `script` (under jiti) and hand each JSON line of its stdout to `onEvent` (a `done` line is skipped), which
+ * calls `kill()` to SIGKILL the child at the moment it chose. Resolves once the child died of that kill; rejects
+ * naming `what()` and its stderr when it exited on its own.
+ */
+function killWhen(script: string, args: string[], what: () => string, onEvent: (event: unknown, kill: () => void) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "jiti/register", "test/support/crash-child.ts", dir, "200"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let buffer = "";
+    const child = spawn(process.execPath, ["--import", "jiti/register", script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
-    let writes = 0;
-    let uploading = "";
+    let killed = false;
+    const kill = (): void => {
+      if (killed) return;
+      killed = true;
+      child.kill("SIGKILL");
+    };
     child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.stdout.on("data", (chunk) => {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        if (line === "done") continue;
-        const event = JSON.parse(line) as { key: string; value: string } | { upload: string };
-        if (uploading) continue;
-        if (!("upload" in event)) {
-          acked.set(event.key, event.value);
-          writes++;
-        } else if (writes >= afterWrites) {
-          uploading = event.upload;
-          child.kill("SIGKILL");
-        }
-      }
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line !== "done") onEvent(JSON.parse(line), kill);
     });
     child.on("exit", (code, signal) => {
-      if (signal === "SIGKILL") resolve({ acked, uploading });
-      else reject(new Error(`writer exited with ${code} before it was killed (acks: ${acked.size}): ${stderr}`));
+      if (signal === "SIGKILL" && killed) resolve();
+      else reject(new Error(`${what()} exited with ${code} before it was killed: ${stderr}`));
     });
   });
+}
+
+/** Run the writer child until it has acknowledged `afterWrites` writes and then starts an upload; SIGKILL it then. */
+async function runAndKill(dir: string, afterWrites: number): Promise<{ acked: Map<string, string>; uploading: string }> {
+  const acked = new Map<string, string>();
+  let writes = 0;
+  let uploading = "";
+  await killWhen("test/support/crash-child.ts", [dir, "200"], () => `writer (acks: ${acked.size})`, (line, kill) => {
+    const event = line as { key: string; value: string } | { upload: string };
+    if (uploading) return;
+    if (!("upload" in event)) {
+      acked.set(event.key, event.value);
+      writes++;
+    } else if (writes >= afterWrites) {
+      uploading = event.upload;
+      kill();
+    }
+  });
+  return { acked, uploading };
 }
 
 describe("crash recovery", () => {
@@ -95,32 +105,14 @@ describe("crash recovery", () => {
 });
 
 /** Run the ghost child until the local write of "ghost" has begun; SIGKILL it then. Resolves to the acknowledged keys. */
-function killBetweenIntentAndWrite(dir: string): Promise<string[]> {
+async function killBetweenIntentAndWrite(dir: string): Promise<string[]> {
   const acked: string[] = [];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "jiti/register", "test/support/ghost-child.ts", dir], { stdio: ["ignore", "pipe", "pipe"] });
-    let buffer = "";
-    let stderr = "";
-    let killed = false;
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.stdout.on("data", (chunk) => {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        const event = JSON.parse(line) as { acked?: string; putting?: string };
-        if (event.acked) acked.push(event.acked);
-        if (event.putting && !killed) {
-          killed = true;
-          child.kill("SIGKILL");
-        }
-      }
-    });
-    child.on("exit", (code, signal) => {
-      if (signal === "SIGKILL" && killed) resolve(acked);
-      else reject(new Error(`ghost child exited with ${code} before it was killed (acks: ${acked.length}): ${stderr}`));
-    });
+  await killWhen("test/support/ghost-child.ts", [dir], () => `ghost child (acks: ${acked.length})`, (line, kill) => {
+    const event = line as { acked?: string; putting?: string };
+    if (event.acked) acked.push(event.acked);
+    if (event.putting) kill();
   });
+  return acked;
 }
 
 describe("crash between a write's intent and its local write", () => {

@@ -45,10 +45,11 @@ export function _linkGuard(root: () => string): (path: string, what: string) => 
  * The callback form of the native realpath: the promise form costs about twice its main-thread time (measured: it was
  * a fifth of the serving handler's CPU for small files). Runtimes without `realpath.native` get the promise form.
  */
+const _native = realpathCallback.native as typeof realpathCallback.native | undefined;
+
 function realpath(path: string): Promise<string> {
-  const native = realpathCallback.native as typeof realpathCallback.native | undefined;
-  if (typeof native !== "function") return realpathPromise(path);
-  return new Promise((resolve, reject) => native(path, (error, resolved) => (error ? reject(error) : resolve(resolved))));
+  if (typeof _native !== "function") return realpathPromise(path);
+  return new Promise((resolve, reject) => _native(path, (error, resolved) => (error ? reject(error) : resolve(resolved))));
 }
 
 function _missingAs<T>(value: T): (error: NodeJS.ErrnoException) => T {
