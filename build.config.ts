@@ -11,6 +11,7 @@ const config: BuildConfig[] = defineBuildConfig({
     { input: "src/queues/qstash", name: "qstash" },
     { input: "src/drivers/s3/index", name: "drivers/s3" },
     { input: "src/drivers/fs/index", name: "drivers/fs" },
+    { input: "src/transports/node-fetch", name: "node-fetch" },
     { input: "src/adapters/hono", name: "adapters/hono" },
     { input: "src/adapters/h3", name: "adapters/h3" },
     { input: "src/adapters/nitro/index", name: "adapters/nitro" },

@@ -10,6 +10,7 @@ type Case = PeerJob["case"];
 
 const LABELS: Record<PeerVariant, string> = {
   ours: "queued-storage s3 driver (fs stream → setItemRaw)",
+  "ours-node": "queued-storage s3 driver + createNodeFetch()",
   queued: "queued-storage transfer (memoryQueue)",
   "sdk-upload": "@aws-sdk/lib-storage Upload",
   "sdk-put": "@aws-sdk/client-s3 PutObject",
@@ -18,7 +19,7 @@ const LABELS: Record<PeerVariant, string> = {
   "node-http": "node:http signed PUT",
 };
 const VARIANTS: Record<Case, PeerVariant[]> = {
-  small: ["ours", "queued", "sdk-put", "sdk-upload", "unstorage", "aws4fetch", "node-http"],
+  small: ["ours", "ours-node", "queued", "sdk-put", "sdk-upload", "unstorage", "aws4fetch", "node-http"],
   upload: ["ours", "sdk-upload", "sdk-put", "unstorage", "aws4fetch", "node-http"],
   download: ["ours", "sdk-put", "unstorage", "aws4fetch", "node-http"],
 };

@@ -25,10 +25,12 @@ async function pool(count: number, concurrency: number, upload: (index: number) 
 
 type Mover = { put(key: string, path: string): Promise<void>; get(key: string): Promise<number> };
 
+/** Our S3 driver fed by our fs driver; `ours-node` sends over `createNodeFetch()` instead of the global fetch. */
 async function ours(): Promise<Mover> {
   const { default: s3Driver } = await import("../src/drivers/s3/index.ts");
   const { default: fsDriver } = await import("../src/drivers/fs/index.ts");
-  const driver = s3Driver(s3);
+  const transport = job.variant === "ours-node" ? (await import("../src/transports/node-fetch.ts")).createNodeFetch() : undefined;
+  const driver = s3Driver({ ...s3, fetch: transport });
   const local = fsDriver({ base: job.dir });
   return {
     async put(key, path) {
@@ -181,7 +183,7 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
 
 async function prepare(): Promise<() => Promise<number>> {
   if (job.variant === "queued") return queued();
-  const mover = job.variant === "ours" ? await ours() : job.variant === "unstorage" ? await unstorage()
+  const mover = job.variant === "ours" || job.variant === "ours-node" ? await ours() : job.variant === "unstorage" ? await unstorage()
     : job.variant === "aws4fetch" ? aws4fetch() : job.variant === "node-http" ? nodeHttp() : await sdk(job.variant);
   const keyOf = (path: string): string => `${job.prefix}/${path.slice(job.dir.length + 1)}`;
   if (job.case === "download") {

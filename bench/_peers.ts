@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { ChildS3 } from "./_rss.ts";
 
 /** The libraries compared by benchmark 7; `ours` is our S3 driver fed by our fs driver, `queued` the whole transfer. */
-export type PeerVariant = "ours" | "queued" | "sdk-upload" | "sdk-put" | "unstorage" | "aws4fetch" | "node-http";
+export type PeerVariant = "ours" | "ours-node" | "queued" | "sdk-upload" | "sdk-put" | "unstorage" | "aws4fetch" | "node-http";
 
 export interface PeerJob {
   variant: PeerVariant;

@@ -11,7 +11,7 @@ import { buildNitroExample } from "./adapters/_nitro-app.ts";
 // with the tools their registries' users rely on. One build, then every check against it.
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BIN = join(ROOT, "node_modules/.bin");
-const SUBPATHS = [".", "./upstash", "./qstash", "./drivers/s3", "./drivers/fs", "./hono", "./h3", "./nitro"];
+const SUBPATHS = [".", "./upstash", "./qstash", "./drivers/s3", "./drivers/fs", "./node-fetch", "./hono", "./h3", "./nitro"];
 
 interface Run {
   code: number;

@@ -1,0 +1,108 @@
+// The S3 driver over createNodeFetch, against s3rver (SigV4 and payload hashes verified): the whole unstorage contract,
+// multipart uploads of streams and of fs files, ranges, and a connection reset retried like any network error.
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fsDriver from "../../src/drivers/fs/index.ts";
+import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
+import { createNodeFetch } from "../../src/transports/node-fetch.ts";
+import { MiB, digestStream, generatedStream } from "../drivers/_streams.ts";
+import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { testDriver } from "../support/unstorage-test-driver.ts";
+
+let server: S3rverHandle;
+beforeAll(async () => {
+  server = await startS3rver();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Counts the requests the transport sends, so a test can tell that the driver really went through it. */
+function counted(): { fetch: typeof fetch; requests(): number } {
+  const transport = createNodeFetch();
+  let requests = 0;
+  return { fetch: ((input, init) => (requests++, transport(input, init))) as typeof fetch, requests: () => requests };
+}
+
+const connection = (extra: Partial<S3DriverOptions> = {}): S3DriverOptions => ({
+  endpoint: server.endpoint,
+  bucket: server.bucket,
+  region: server.region,
+  accessKeyId: server.accessKeyId,
+  secretAccessKey: server.secretAccessKey,
+  fetch: createNodeFetch(),
+  ...extra,
+});
+
+describe("transports: the S3 driver over createNodeFetch — unstorage contract against s3rver", () => {
+  testDriver({ driver: () => s3Driver(connection({ base: "node-fetch-contract" })) });
+});
+
+describe("transports: the S3 driver over createNodeFetch — large values", () => {
+  it("uploads a 21 MiB stream in parts and an fs file, both read back byte-identical, whole and by range", async () => {
+    const transport = counted();
+    const driver = s3Driver(connection({ base: "node-fetch-large", fetch: transport.fetch }));
+    const source = generatedStream(21 * MiB + 5, { seed: 3 });
+    await driver.setItemRaw!("stream.bin", source.stream, {});
+    // Create, three parts, complete: the driver's requests all went through the transport.
+    expect(transport.requests()).toBe(5);
+    const read = await digestStream((await driver.getItemRaw!("stream.bin", { type: "stream" })) as ReadableStream<Uint8Array>);
+    expect(read).toEqual({ size: 21 * MiB + 5, sha256: await source.sha256 });
+
+    const dir = await mkdtemp(join(tmpdir(), "queued-storage-node-fetch-"));
+    try {
+      const local = fsDriver({ base: dir });
+      const file = generatedStream(9 * MiB, { seed: 4, bytes: true });
+      await local.setItemRaw!("file.bin", file.stream, {});
+      await driver.setItemRaw!("file.bin", await local.getItemRaw!("file.bin", { type: "stream" }), {});
+      const back = await digestStream((await driver.getItemRaw!("file.bin", { type: "stream" })) as ReadableStream<Uint8Array>);
+      expect(back).toEqual({ size: 9 * MiB, sha256: await file.sha256 });
+      const range = (await driver.getItemRaw!("file.bin", { range: { offset: 8 * MiB, length: 16 } })) as Uint8Array;
+      const whole = new Uint8Array((await driver.getItemRaw!("file.bin", {})) as Uint8Array);
+      expect([...range]).toEqual([...whole.subarray(8 * MiB, 8 * MiB + 16)]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    await driver.clear!("", {});
+  });
+});
+
+describe("transports: the S3 driver over createNodeFetch — network failures", () => {
+  let proxy: Server;
+  let resets = 0;
+  let endpoint: string;
+  beforeAll(async () => {
+    // A TCP proxy to s3rver that resets the first two connections it gets, as a load balancer dropping them would.
+    const target = new URL(server.endpoint);
+    proxy = createServer((client: Socket) => {
+      if (resets < 2) {
+        resets++;
+        return void client.resetAndDestroy();
+      }
+      const upstream = connect(Number(target.port), target.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  });
+  afterAll(() => {
+    proxy?.close();
+  });
+
+  it("a reset connection is retried and the write lands; unreachable, it fails naming the operation and key", async () => {
+    const driver = s3Driver(connection({ endpoint, base: "node-fetch-reset", retryDelay: 1 }));
+    await driver.setItemRaw!("a.bin", new Uint8Array([1, 2, 3]), {});
+    expect(resets).toBe(2);
+    expect([...((await driver.getItemRaw!("a.bin", {})) as Uint8Array)]).toEqual([1, 2, 3]);
+
+    const nowhere = s3Driver(connection({ endpoint: "http://127.0.0.1:9", retries: 1, retryDelay: 1 }));
+    await expect(nowhere.setItemRaw!("b.bin", new Uint8Array([1]), {})).rejects.toThrow(
+      /PutObject failed for "b.bin" in bucket "queued-storage-test": fetch failed \(gave up after 2 attempts\)/,
+    );
+  });
+});
