@@ -26,7 +26,7 @@ export interface Row {
   name: string;
   baseline: Measure;
   candidate: Measure;
-  /** Always from the two medians; `ratioLabel` says which way round. */
+  /** From the two medians, unless `ratioLabel` says otherwise (bench 7 pairs rounds); it also says which way round. */
   ratio: number;
   ratioLabel: string;
   /** `ratio` is a difference (candidate − baseline, in the candidate's unit), for figures whose baseline may be 0. */
