@@ -19,6 +19,7 @@ const SUBPATHS: Record<string, string> = {
   "queued-storage/qstash": "src/queues/qstash.ts",
   "queued-storage/drivers/s3": "src/drivers/s3/index.ts",
   "queued-storage/drivers/fs": "src/drivers/fs/index.ts",
+  "queued-storage/node-fetch": "src/transports/node-fetch.ts",
   "queued-storage/hono": "src/adapters/hono.ts",
   "queued-storage/h3": "src/adapters/h3.ts",
   "queued-storage/nitro": "src/adapters/nitro/index.ts",

@@ -234,8 +234,11 @@ describe("transports: createNodeFetch — abort and failures", () => {
     expect(seen.has("/broken")).toBe(false);
   });
 
-  it("rejects a bad option by name", () => {
+  it("rejects a bad option by name, and a URL that is not one with a TypeError (a rejection, not a throw)", async () => {
     expect(() => createNodeFetch({ maxSockets: 0 })).toThrow("`maxSockets` must be a positive integer");
+    const pending = nodeFetch("not a url");
+    await expect(pending).rejects.toThrow(TypeError);
+    await expect(pending).rejects.toThrow("Invalid URL: not a url");
   });
 });
 
