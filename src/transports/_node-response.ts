@@ -22,8 +22,7 @@ export function _responseOf(res: IncomingMessage, method: string, signal: AbortS
     type: "bytes",
     start(controller: ReadableByteStreamController) {
       res.on("data", (chunk: Buffer) => {
-        // A copy: the chunk's memory is shared with the socket's read buffer, which a byte stream would detach.
-        controller.enqueue(new Uint8Array(chunk));
+        controller.enqueue(_owned(chunk));
         if ((controller.desiredSize ?? 0) <= 0) res.pause();
       });
       res.once("end", () => {
@@ -49,6 +48,16 @@ export function _responseOf(res: IncomingMessage, method: string, signal: AbortS
 }
 
 // --- internal ---
+
+/**
+ * The chunk as a view a byte stream may take over (enqueue detaches its buffer). Node's HTTP parser hands out each
+ * body chunk in a buffer of its own, so it goes as it is; a chunk that shares its buffer (a slice) is copied first.
+ */
+function _owned(chunk: Buffer): Uint8Array<ArrayBuffer> {
+  const { buffer, byteOffset, byteLength } = chunk;
+  if (byteOffset === 0 && byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
+  return new Uint8Array(chunk);
+}
 
 /** `rawHeaders` as `[name, value]` pairs: repeated headers (Set-Cookie) stay separate, as `Headers` wants them. */
 function _headerPairs(raw: string[]): [string, string][] {
