@@ -1,6 +1,7 @@
 import { AwsClient } from "aws4fetch";
 import { createError, createRequiredError } from "../_utils.ts";
 import type { S3Context } from "./_request.ts";
+import { createSigner } from "./_sign.ts";
 import type { UploadSettings } from "./_upload.ts";
 
 /** Options of the S3 driver; here beside their validation, re-exported by the driver entry. */
@@ -66,6 +67,7 @@ export function createContext(driver: string, options: S3DriverOptions): S3Conte
   const bucket = encodeURIComponent(options.bucket);
   const virtual = options.addressing === "virtual-hosted";
   const bucketUrl = virtual ? `${endpoint.protocol}//${bucket}.${endpoint.host}${path}` : `${endpoint.origin}${path}/${bucket}`;
+  const region = options.region ?? "us-east-1";
   return {
     driver,
     bucket: options.bucket,
@@ -74,10 +76,11 @@ export function createContext(driver: string, options: S3DriverOptions): S3Conte
       secretAccessKey: options.secretAccessKey,
       sessionToken: options.sessionToken,
       service: "s3",
-      region: options.region ?? "us-east-1",
+      region,
       // Our own retry loop (s3Request) is the only one: it also covers network errors and honours Retry-After.
       retries: 0,
     }),
+    sign: createSigner({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, sessionToken: options.sessionToken, region }),
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     retries: nonNegative(driver, "retries", options.retries ?? 3),
     retryDelay: nonNegative(driver, "retryDelay", options.retryDelay ?? 100),

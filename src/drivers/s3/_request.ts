@@ -1,12 +1,16 @@
 import type { AwsClient } from "aws4fetch";
 import { createError } from "../_utils.ts";
+import type { RequestSigner } from "./_sign.ts";
 import { parseS3Error } from "./_xml.ts";
 
 /** What every S3 call needs; built once, lazily, by the driver. */
 export interface S3Context {
   driver: string;
   bucket: string;
+  /** aws4fetch's client: `getInstance().client`, and the signer of presigned URLs. */
   client: AwsClient;
+  /** Signs the driver's requests (`_sign.ts`). */
+  sign: RequestSigner;
   fetch: typeof fetch;
   retries: number;
   retryDelay: number;
@@ -42,21 +46,18 @@ export interface S3Error extends Error {
   code?: string;
 }
 
-/** Sign with aws4fetch, send with our own fetch, retry 429/5xx/network errors with backoff. */
+/** Sign (SigV4), send with the driver's fetch, retry 429/5xx/network errors with backoff. */
 export async function s3Request(ctx: S3Context, call: S3Call): Promise<Response> {
   const url = objectUrl(ctx, call.key) + (call.query ? `?${call.query}` : "");
   let lastError: S3Error | undefined;
   for (let attempt = 0; attempt <= ctx.retries; attempt++) {
     if (attempt > 0) await backoff(ctx.retryDelay, attempt, lastError, call.signal);
     call.signal?.throwIfAborted();
-    // Sign headers only: the payload hash travels in a header, so aws4fetch never copies the body into a Request.
-    const signed = await ctx.client.sign(url, {
-      method: call.method,
-      headers: { ...call.headers, "x-amz-content-sha256": call.payloadHash ?? "UNSIGNED-PAYLOAD" },
-    });
+    // Headers only: the payload hash travels in a header, so the body is never read for signing.
+    const headers = await ctx.sign(call.method, url, { ...call.headers, "x-amz-content-sha256": call.payloadHash ?? "UNSIGNED-PAYLOAD" });
     let response: Response;
     try {
-      response = await ctx.fetch(signed.url, { method: call.method, signal: call.signal, ...requestBody(signed.headers, call.body) });
+      response = await ctx.fetch(url, { method: call.method, signal: call.signal, ...requestBody(headers, call.body) });
     } catch (cause) {
       if (call.signal?.aborted) throw cause;
       lastError = s3Error(ctx, call, `${(cause as Error)?.message ?? cause}`, { cause });
@@ -118,11 +119,11 @@ const STREAM_SLICE = 1024 * 1024;
  * Node's fetch copies a byte body whole before sending it, which doubles the memory of every part in flight. There
  * the bytes go as a stream of views with the Content-Length set (never chunked: S3 refuses that); elsewhere as bytes.
  */
-function requestBody(headers: Headers, body: Uint8Array | string | undefined): RequestInit {
+function requestBody(headers: Record<string, string>, body: Uint8Array | string | undefined): RequestInit {
   if (!(body instanceof Uint8Array) || !STREAM_BODIES || body.byteLength <= STREAM_SLICE) {
     return { headers, body: (body ?? null) as BodyInit | null };
   }
-  headers.set("content-length", String(body.byteLength));
+  headers["content-length"] = String(body.byteLength);
   let offset = 0;
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {

@@ -26,24 +26,6 @@ export function contentTypeOf(objectKey: string, fallback: string): string {
   return (dot > 0 && CONTENT_TYPES[name.slice(dot + 1).toLowerCase()]) || fallback;
 }
 
-/**
- * SHA-256 of a body, with node:crypto where the runtime has it (Node, Bun, Deno, workerd with nodejs_compat): 9 µs
- * of CPU for 16 KiB against 38 µs for a Web Crypto job, whose start-up dominates small uploads; and for a part, no
- * copy (Node's Web Crypto copies the whole part first, which was a third of an upload's memory above its part
- * buffers). A large body is hashed in steps of 256 KiB (about 0.13 ms each), the event loop running in between.
- * Elsewhere, Web Crypto.
- */
-export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  if (!_nodeCrypto) return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  const hash = _nodeCrypto.createHash("sha256");
-  for (let offset = 0; ; ) {
-    hash.update(bytes.subarray(offset, (offset += HASH_STEP)));
-    if (offset >= bytes.byteLength) return hash.digest();
-    await _yieldToLoop();
-  }
-}
-
 export function toHex(bytes: Uint8Array): string {
   let hex = "";
   for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i]!];
@@ -57,27 +39,6 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 // --- internal ---
-
-/** Bytes hashed between two turns of the event loop. */
-const HASH_STEP = 256 * 1024;
-
-// setImmediate where it exists (every runtime with node:crypto): setTimeout(0) would wait a millisecond per step.
-const _defer: (callback: () => void) => unknown = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ?? setTimeout;
-const _yieldToLoop = (): Promise<void> => new Promise((resolve) => _defer(resolve));
-
-interface _NodeHash {
-  update(data: Uint8Array): _NodeHash;
-  digest(): Uint8Array;
-}
-
-interface _NodeCrypto {
-  createHash(algorithm: "sha256"): _NodeHash;
-}
-
-// Looked up, never imported: the module stays free of Node built-ins for bundlers and edge runtimes.
-const _nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
-  "node:crypto",
-) as _NodeCrypto | undefined;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
