@@ -5,7 +5,7 @@ import { createStorage } from "unstorage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fsDriver from "../../src/drivers/fs/index.ts";
 import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { standInOptions, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { testDriver } from "../support/unstorage-test-driver.ts";
 import { MiB, digestStream, generatedStream } from "./_streams.ts";
 
@@ -17,14 +17,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const connection = (extra: Partial<S3DriverOptions> = {}): S3DriverOptions => ({
-  endpoint: server.endpoint,
-  bucket: server.bucket,
-  region: server.region,
-  accessKeyId: server.accessKeyId,
-  secretAccessKey: server.secretAccessKey,
-  ...extra,
-});
+const connection = (extra: Partial<S3DriverOptions> = {}): S3DriverOptions => standInOptions(server, extra);
 
 interface Sent {
   operation: string;

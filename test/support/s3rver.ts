@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver } from "unstorage";
-import s3Driver from "../../src/drivers/s3/index.ts";
+import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
 
 export interface S3rverHandle {
   /** `http://127.0.0.1:<port>`: path-style, real SigV4 (verified by the child, see s3rver-child.mjs). */
@@ -80,8 +80,13 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
   };
 }
 
+/** Our S3 driver's options for a running stand-in, with `extra` on top. */
+export function standInOptions(s3: S3rverHandle, extra: Partial<S3DriverOptions> = {}): S3DriverOptions {
+  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = s3;
+  return { endpoint, bucket, region, accessKeyId, secretAccessKey, ...extra };
+}
+
 /** Our S3 driver over a running stand-in, to look at what really reached the remote. */
 export function standInS3(s3: S3rverHandle): Driver {
-  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = s3;
-  return s3Driver({ endpoint, bucket, region, accessKeyId, secretAccessKey });
+  return s3Driver(standInOptions(s3));
 }

@@ -9,7 +9,7 @@ import fsDriver from "../../src/drivers/fs/index.ts";
 import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
 import { createNodeFetch } from "../../src/transports/node-fetch.ts";
 import { MiB, digestStream, generatedStream } from "../drivers/_streams.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { standInOptions, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { testDriver } from "../support/unstorage-test-driver.ts";
 
 let server: S3rverHandle;
@@ -27,15 +27,8 @@ function counted(): { fetch: typeof fetch; requests(): number } {
   return { fetch: ((input, init) => (requests++, transport(input, init))) as typeof fetch, requests: () => requests };
 }
 
-const connection = (extra: Partial<S3DriverOptions> = {}): S3DriverOptions => ({
-  endpoint: server.endpoint,
-  bucket: server.bucket,
-  region: server.region,
-  accessKeyId: server.accessKeyId,
-  secretAccessKey: server.secretAccessKey,
-  fetch: createNodeFetch(),
-  ...extra,
-});
+/** The driver's options for the stand-in, over createNodeFetch unless `extra` says otherwise. */
+const connection = (extra: Partial<S3DriverOptions> = {}): S3DriverOptions => standInOptions(server, { fetch: createNodeFetch(), ...extra });
 
 describe("transports: the S3 driver over createNodeFetch — unstorage contract against s3rver", () => {
   testDriver({ driver: () => s3Driver(connection({ base: "node-fetch-contract" })) });
