@@ -15,6 +15,8 @@ export default defineNitroConfig({
         region: "auto",
         accessKeyId: "",
         secretAccessKey: "",
+        // node-server preset: send over node:http instead of undici's fetch (less CPU per request; see docs/drivers.md).
+        fetch: "node",
       },
       queue: "qstash",
       flags: "upstash",

@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent as HttpAgent, IncomingMessage } from "node:http";
+import type { Agent as HttpsAgent } from "node:https";
 import { _requestBody, _sendBody } from "./_node-request-body.ts";
 import { _responseOf } from "./_node-response.ts";
 
@@ -30,6 +30,8 @@ export interface NodeFetchOptions {
  * - bodies are not decompressed: an object stored with `Content-Encoding: gzip` reads back as the stored bytes;
  * - it does not use undici's global dispatcher: pass `agent` / `httpsAgent` for a proxy.
  *
+ * The S3 driver's `fetch: "node"` is this transport with its defaults, for configs that are JSON (the Nitro module).
+ *
  * A `Request` object as input, or a body it does not know (FormData), goes to the platform `fetch` unchanged.
  *
  * @example
@@ -42,12 +44,13 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
   if (!(Number.isInteger(maxSockets) && maxSockets >= 1)) {
     throw new TypeError(`[queued-storage] [node-fetch] Option \`maxSockets\` must be a positive integer, got ${maxSockets}.`);
   }
+  const { http: httpModule, https: httpsModule } = _nodeHttp();
   let http = options.agent;
   let https = options.httpsAgent;
   const agentFor = (protocol: string): HttpAgent =>
     protocol === "https:"
-      ? (https ??= new HttpsAgent({ keepAlive: true, maxSockets, scheduling: "lifo" }))
-      : (http ??= new HttpAgent({ keepAlive: true, maxSockets, scheduling: "lifo" }));
+      ? (https ??= new httpsModule.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" }))
+      : (http ??= new httpModule.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" }));
 
   return function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     const body = input instanceof Request ? undefined : _requestBody(init.body);
@@ -69,7 +72,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
     if (body.type !== undefined && headers["content-type"] === undefined) headers["content-type"] = body.type;
 
     return new Promise<Response>((resolve, reject) => {
-      const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+      const send = url.protocol === "https:" ? httpsModule.request : httpModule.request;
       const req = send(url, { method, headers, agent: agentFor(url.protocol) });
       let settled = false;
       const fail = (error: unknown): void => {
@@ -104,6 +107,22 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
 }
 
 // --- internal ---
+
+/**
+ * node:http and node:https, looked up rather than imported, so that the S3 driver can offer this transport
+ * (`fetch: "node"`) without putting Node built-ins into edge bundles. `process.getBuiltinModule` exists in Node
+ * 20.16+, Bun and Deno.
+ */
+function _nodeHttp(): { http: typeof import("node:http"); https: typeof import("node:https") } {
+  const lookup = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const http = lookup?.("node:http") as typeof import("node:http") | undefined;
+  const https = lookup?.("node:https") as typeof import("node:https") | undefined;
+  if (!http || !https) {
+    throw new TypeError("[queued-storage] [node-fetch] createNodeFetch needs node:http and node:https through " +
+      "process.getBuiltinModule (Node 20.16 or later, Bun, Deno); this runtime has neither: use its fetch.");
+  }
+  return { http, https };
+}
 
 /** Headers as Node wants them: one lower-cased name per entry (Headers already joins repeated ones). */
 function _headerRecord(init: HeadersInit | undefined): Record<string, string> {

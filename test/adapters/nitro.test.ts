@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHeaderLogProxy, type HeaderLogProxy } from "../support/header-log-proxy.ts";
 import { startQStash, signQStashJwt, type QStashStandIn } from "../support/qstash-server.ts";
 import { requireRedis } from "../support/redis.ts";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
@@ -21,10 +22,12 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
   let s3: S3rverHandle;
   let upstash: UpstashProxy;
   let qstash: QStashStandIn;
+  let s3Log: HeaderLogProxy;
 
   beforeAll(async () => {
     await requireRedis();
     [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "nitro-uploads" }), startUpstashProxy(), startQStash()]);
+    s3Log = await startHeaderLogProxy(s3.endpoint);
     app = await buildNitroExample(major);
     console.log(`[nitro] ${major} example built in ${app.buildMs} ms`);
   }, 180_000);
@@ -32,14 +35,15 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
   afterAll(async () => {
     await server?.stop();
     await app?.remove();
-    await Promise.all([s3?.stop(), upstash?.stop(), qstash?.stop()]);
+    await Promise.all([s3Log?.stop(), s3?.stop(), upstash?.stop(), qstash?.stop()]);
   });
 
   const remote = () => standInS3(s3);
 
   it("serves the built app: upload, signed transfer through the webhook, read back from S3", async () => {
     server = await startNitroServer(app!.dir, (origin) => ({
-      ...nitroEnv(app!.dir, origin, { s3, qstash, upstash }, `nitro-${Date.now()}`),
+      // The app reaches s3rver through the logging proxy, so that the test sees which HTTP client it used.
+      ...nitroEnv(app!.dir, origin, { s3: { ...s3, endpoint: s3Log.endpoint }, qstash, upstash }, `nitro-${Date.now()}`),
       NITRO_FILES_TOKEN: TOKEN,
     }));
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
@@ -72,6 +76,11 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
     expect(Buffer.compare(Buffer.from(await part.arrayBuffer()), Buffer.from(bytes.subarray(1000, 2000)))).toBe(0);
     // The transfer state went through Upstash (flags: "upstash"), not the process memory.
     expect(upstash.requests.some((r) => JSON.stringify(r.commands).includes("photos:cat.jpg"))).toBe(true);
+    // examples/nitro sets the remote's `fetch: "node"`: its S3 requests come from node:http, without the headers
+    // undici's fetch adds (sec-fetch-mode); examples/nitro3 keeps the default fetch, which sends them.
+    const put = s3Log.requests.find((r) => r.method === "PUT" && r.path.endsWith("/photos/cat.jpg"));
+    expect(put?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+    expect(put?.headers["sec-fetch-mode"]).toBe(major === "nitropack 2" ? undefined : "cors");
   }, 60_000);
 
   it("serve.options (file-options.ts): reads and PUT uploads need the token, only images are taken, its cacheControl wins over config", async () => {

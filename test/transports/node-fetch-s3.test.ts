@@ -1,6 +1,7 @@
 // The S3 driver over createNodeFetch, against s3rver (SigV4 and payload hashes verified): the whole unstorage contract,
 // multipart uploads of streams and of fs files, ranges, and a connection reset retried like any network error.
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,5 +98,42 @@ describe("transports: the S3 driver over createNodeFetch — network failures", 
     await expect(nowhere.setItemRaw!("b.bin", new Uint8Array([1]), {})).rejects.toThrow(
       /PutObject failed for "b.bin" in bucket "queued-storage-test": fetch failed \(gave up after 2 attempts\)/,
     );
+  });
+});
+
+describe("transports: the S3 driver's fetch: \"node\" (for JSON configs such as the Nitro module's remote)", () => {
+  it("sends the driver's requests over node:http, where the default goes through undici", async () => {
+    // An endpoint that answers every request 200 and keeps the headers it got: undici adds its fetch headers
+    // (sec-fetch-mode, accept-language), node:http sends only the driver's own.
+    const received: IncomingHttpHeaders[] = [];
+    const endpoint = createHttpServer((req, res) => {
+      received.push(req.headers);
+      req.resume().on("end", () => res.end());
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(endpoint.address() as { port: number }).port}`;
+    try {
+      await s3Driver(connection({ endpoint: url, fetch: "node" })).setItemRaw!("a.bin", new Uint8Array([1]), {});
+      await s3Driver(connection({ endpoint: url, fetch: undefined })).setItemRaw!("a.bin", new Uint8Array([1]), {});
+      expect(received).toHaveLength(2);
+      expect(received[0]!["sec-fetch-mode"]).toBeUndefined();
+      expect(received[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
+      expect(received[1]!["sec-fetch-mode"]).toBe("cors");
+    } finally {
+      endpoint.close();
+    }
+  });
+
+  it("names the option when it is neither a function nor \"node\", and says what a runtime without node:http lacks", async () => {
+    const driver = s3Driver(connection({ fetch: "undici" as "node" }));
+    await expect(driver.hasItem("a", {})).rejects.toThrow('Option `fetch` must be a fetch function or "node", got "undici".');
+    const process = globalThis.process as { getBuiltinModule?: unknown };
+    const lookup = process.getBuiltinModule;
+    process.getBuiltinModule = undefined;
+    try {
+      expect(() => createNodeFetch()).toThrow("createNodeFetch needs node:http and node:https through process.getBuiltinModule");
+    } finally {
+      process.getBuiltinModule = lookup;
+    }
   });
 });
