@@ -8,7 +8,7 @@ import { Agent, request } from "node:http";
 import { Readable } from "node:stream";
 import { AwsClient } from "aws4fetch";
 import { rssSampler } from "./_rss.ts";
-import type { PeerJob, PeerMeasurement } from "./_peers.ts";
+import { TIMING, type PeerJob, type PeerMeasurement } from "./_peers.ts";
 
 const job = JSON.parse(process.argv[2] ?? "{}") as PeerJob;
 const { s3 } = job;
@@ -193,6 +193,11 @@ async function prepare(): Promise<() => Promise<number>> {
   }
   // One request first, untimed, so that every side has its connection and code warm.
   await mover.put(`${job.prefix}-warm/warm.bin`, job.files[0]!);
+  // BENCH7_WARM=N: N more untimed uploads first, for steady-state figures (JIT-compiled code paths on both sides).
+  const warm = Number(process.env.BENCH7_WARM ?? 0);
+  if (job.case === "small" && warm > 0) {
+    await pool(warm, job.concurrency ?? 16, (i) => mover.put(`${job.prefix}-warm/${i}.bin`, job.files[i % job.files.length]!));
+  }
   if (job.case === "upload") return async () => (await mover.put(keyOf(job.files[0]!), job.files[0]!), (await stat(job.files[0]!)).size);
   return async () => (await pool(job.files.length, job.concurrency ?? 16, (i) => mover.put(keyOf(job.files[i]!), job.files[i]!)), job.files.length);
 }
@@ -201,6 +206,7 @@ async function main(): Promise<PeerMeasurement> {
   const run = await prepare();
   (globalThis as { gc?: () => void }).gc?.();
   await new Promise((resolve) => setTimeout(resolve, 50));
+  process.stdout.write(TIMING); // the parent reads the stand-in's CPU from here on
   const cpu = process.cpuUsage();
   const sampler = rssSampler(10);
   const started = performance.now();

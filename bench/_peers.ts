@@ -31,9 +31,11 @@ export interface PeerMeasurement {
 }
 
 const CHILD = fileURLToPath(new URL("./_peers-child.ts", import.meta.url));
+/** The line a child prints when its clock starts (after loading, warming up and a GC). */
+export const TIMING = "timing\n";
 
-/** Runs one variant in a fresh Node process (see _peers-child.ts). */
-export async function measurePeer(job: PeerJob): Promise<PeerMeasurement> {
+/** Runs one variant in a fresh Node process (see _peers-child.ts); `onTiming` runs when its clock starts. */
+export async function measurePeer(job: PeerJob, onTiming?: () => void): Promise<PeerMeasurement> {
   // BENCH_CHILD_FLAGS: extra Node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
   const flags = process.env.BENCH_CHILD_FLAGS?.split(" ").filter(Boolean) ?? [];
   const child = spawn(process.execPath, ["--expose-gc", ...flags, "--import", "jiti/register", CHILD, JSON.stringify(job)], {
@@ -41,7 +43,10 @@ export async function measurePeer(job: PeerJob): Promise<PeerMeasurement> {
   });
   let out = "";
   let err = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    if (!out.includes(TIMING) && (out + text).includes(TIMING)) onTiming?.();
+    out += text;
+  });
   child.stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const line = out.trim().split("\n").pop() ?? "";
