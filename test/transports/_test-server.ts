@@ -1,5 +1,6 @@
 // The server of the transport tests: one handler per path, and what it saw, for node:http and node:https alike.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { afterAll, beforeAll } from "vitest";
 import { gzipSync } from "node:zlib";
 import { listen } from "./_servers.ts";
 
@@ -85,4 +86,12 @@ export async function startTestServer(): Promise<TestServer> {
       server.close();
     },
   };
+}
+
+/** The test server for the calling test file: started before its tests, stopped after; fields filled once it is up. */
+export function useTestServer(): TestServer {
+  const server = {} as TestServer;
+  beforeAll(async () => void Object.assign(server, await startTestServer()));
+  afterAll(() => server.stop());
+  return server;
 }

@@ -10,31 +10,23 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeFetch } from "../../src/transports/node-fetch.ts";
 import { drain, listen, rejection } from "./_servers.ts";
-import { startTestServer, type TestServer } from "./_test-server.ts";
+import { useTestServer } from "./_test-server.ts";
 
-let server: TestServer;
-let origin: string;
-let seen: TestServer["seen"];
-beforeAll(async () => {
-  server = await startTestServer();
-  ({ origin, seen } = server);
-});
-afterAll(() => server.stop());
-
+const server = useTestServer();
 const nodeFetch = createNodeFetch();
 
 describe("transports: createNodeFetch — abort and failures", () => {
   it("rejects with the signal's reason: already aborted, before the response, and during the body", async () => {
     const early = AbortSignal.abort(new Error("early"));
-    await expect(nodeFetch(`${origin}/get`, { signal: early })).rejects.toThrow("early");
+    await expect(nodeFetch(`${server.origin}/get`, { signal: early })).rejects.toThrow("early");
 
     const controller = new AbortController();
-    const hanging = nodeFetch(`${origin}/hang`, { signal: controller.signal });
+    const hanging = nodeFetch(`${server.origin}/hang`, { signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
     await expect(hanging).rejects.toMatchObject({ name: "AbortError" });
 
     const mid = new AbortController();
-    const response = await nodeFetch(`${origin}/big`, { signal: mid.signal });
+    const response = await nodeFetch(`${server.origin}/big`, { signal: mid.signal });
     const reader = response.body!.getReader();
     await reader.read();
     mid.abort();
@@ -51,7 +43,7 @@ describe("transports: createNodeFetch — abort and failures", () => {
   });
 
   it("a connection dropped mid-body errors the body with TypeError terminated, not a short success", async () => {
-    const response = await nodeFetch(`${origin}/cut`);
+    const response = await nodeFetch(`${server.origin}/cut`);
     await expect(response.arrayBuffer()).rejects.toThrow("terminated");
   });
 
@@ -61,10 +53,10 @@ describe("transports: createNodeFetch — abort and failures", () => {
         controller.error(new Error("source broke"));
       },
     });
-    const error = await rejection(nodeFetch(`${origin}/broken`, { method: "PUT", body: failing, duplex: "half" } as RequestInit));
+    const error = await rejection(nodeFetch(`${server.origin}/broken`, { method: "PUT", body: failing, duplex: "half" } as RequestInit));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.cause.message).toBe("source broke");
-    expect(seen.has("/broken")).toBe(false);
+    expect(server.seen.has("/broken")).toBe(false);
   });
 
   it("rejects a bad option by name, and a URL that is not one with a TypeError (a rejection, not a throw)", async () => {
