@@ -85,6 +85,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         for (const variant of order) {
           const spec = job(variant, kind, round);
           flushDisks();
+          await server.collect(); // no run pays for the stand-in's garbage from the run before it
           // The stand-in's CPU from the moment the child's clock starts (after its loading and warm-up).
           let timingFrom = cpuSecondsOf(server.pid);
           const measured = await measurePeer(spec, () => void (timingFrom = cpuSecondsOf(server.pid)));

@@ -72,6 +72,13 @@ process.stdout.write(`${JSON.stringify({ port })}\n`);
 // The parent closes our stdin when it stops us or dies: never outlive it.
 process.stdin.resume();
 process.stdin.on("end", () => process.exit(0));
+// "gc" on stdin: a full collection now (the child runs with --expose-gc), answered "gc done" on stdout. The benchmark
+// asks before each measured run, so that no run pays for the garbage of the one before it.
+process.stdin.setEncoding("utf8").on("data", (text) => {
+  if (!text.includes("gc\n")) return;
+  globalThis.gc?.();
+  process.stdout.write("gc done\n");
+});
 process.on("SIGTERM", () => process.exit(0));
 
 function s3error(code, message, detail, status) {

@@ -17,6 +17,8 @@ export interface S3rverHandle {
   directory: string;
   /** The child's process id, e.g. to keep its memory apart from the test's. */
   pid: number;
+  /** A full garbage collection in the child, resolved once it is done (benchmarks call it between measured runs). */
+  collect(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ const CHILD = fileURLToPath(new URL("./s3rver-child.mjs", import.meta.url));
 export async function startS3rver(options: { bucket?: string } = {}): Promise<S3rverHandle> {
   const bucket = options.bucket ?? "queued-storage-test";
   const directory = await mkdtemp(join(tmpdir(), "queued-storage-s3rver-"));
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", CHILD, directory, bucket], {
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", "--expose-gc", CHILD, directory, bucket], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
@@ -71,6 +73,16 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
     secretAccessKey: "S3RVER",
     directory,
     pid: child.pid!,
+    collect: () =>
+      new Promise<void>((resolve) => {
+        const onData = (text: string): void => {
+          if (!text.includes("gc done\n")) return;
+          child.stdout.off("data", onData);
+          resolve();
+        };
+        child.stdout.on("data", onData);
+        child.stdin.write("gc\n");
+      }),
     async stop() {
       child.stdin.end();
       child.kill("SIGTERM");
