@@ -1,4 +1,4 @@
-import type { ClientRequest } from "node:http";
+import type { _NodeRequest } from "./_node-types.ts";
 
 /** A request body as the transport sends it: bytes in one write, or a stream written as it is read. */
 export type _Body =
@@ -27,7 +27,7 @@ export function _requestBody(body: BodyInit | null | undefined): _Body | undefin
 }
 
 /** Writes the body and ends the request; a stream is read only as fast as the socket takes it. */
-export async function _sendBody(req: ClientRequest, body: _Body): Promise<void> {
+export async function _sendBody(req: _NodeRequest, body: _Body): Promise<void> {
   if (body.kind === "none") return void req.end();
   if (body.kind === "bytes") return void req.end(body.bytes);
   const reader = body.stream.getReader();
@@ -54,7 +54,7 @@ function _bytes(bytes: Uint8Array, type?: string): _Body {
 }
 
 /** Resolves when the socket wants more, rejects when the request is gone (so a dead request never stalls the read). */
-function _drained(req: ClientRequest): Promise<void> {
+function _drained(req: _NodeRequest): Promise<void> {
   return new Promise((resolve, reject) => {
     const settle = (error?: Error): void => {
       req.off("drain", onDrain);

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { _NodeResponse } from "./_node-types.ts";
 
 /** Statuses whose response has no body, whatever the headers say. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -10,7 +10,7 @@ const HIGH_WATER_MARK = 64 * 1024;
  * while the reader is behind; it errors with the signal's reason on abort and with `TypeError("terminated")` when the
  * connection ends early, as undici's does. `done` runs once the message is finished, either way.
  */
-export function _responseOf(res: IncomingMessage, method: string, signal: AbortSignal | undefined, done: () => void): Response {
+export function _responseOf(res: _NodeResponse, method: string, signal: AbortSignal | undefined, done: () => void): Response {
   const status = res.statusCode ?? 0;
   const init: ResponseInit = { status, statusText: res.statusMessage, headers: _headerPairs(res.rawHeaders) };
   if (method === "HEAD" || NULL_BODY.has(status)) {
@@ -21,7 +21,7 @@ export function _responseOf(res: IncomingMessage, method: string, signal: AbortS
   const body = new ReadableStream({
     type: "bytes",
     start(controller: ReadableByteStreamController) {
-      res.on("data", (chunk: Buffer) => {
+      res.on("data", (chunk: Uint8Array) => {
         controller.enqueue(_owned(chunk));
         if ((controller.desiredSize ?? 0) <= 0) res.pause();
       });
@@ -53,7 +53,7 @@ export function _responseOf(res: IncomingMessage, method: string, signal: AbortS
  * The chunk as a view a byte stream may take over (enqueue detaches its buffer). Node's HTTP parser hands out each
  * body chunk in a buffer of its own, so it goes as it is; a chunk that shares its buffer (a slice) is copied first.
  */
-function _owned(chunk: Buffer): Uint8Array<ArrayBuffer> {
+function _owned(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
   const { buffer, byteOffset, byteLength } = chunk;
   if (byteOffset === 0 && byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
   return new Uint8Array(chunk);

@@ -1,7 +1,8 @@
-import type { Agent as HttpAgent, IncomingMessage } from "node:http";
-import type { Agent as HttpsAgent } from "node:https";
 import { _requestBody, _sendBody } from "./_node-request-body.ts";
 import { _responseOf } from "./_node-response.ts";
+import { _nodeHttp, type _NodeResponse, type NodeAgent } from "./_node-types.ts";
+
+export type { NodeAgent };
 
 /** Options of `createNodeFetch`. Every one is optional. */
 export interface NodeFetchOptions {
@@ -14,9 +15,9 @@ export interface NodeFetchOptions {
    * Agent for `http:` URLs, instead of the keep-alive agent this transport makes. Bring your own for a proxy
    * (e.g. `new HttpProxyAgent(…)` from `http-proxy-agent`) or for socket options.
    */
-  agent?: HttpAgent;
+  agent?: NodeAgent;
   /** Agent for `https:` URLs, as `agent` (e.g. `new HttpsProxyAgent(…)`, or one with your CA certificates). */
-  httpsAgent?: HttpsAgent;
+  httpsAgent?: NodeAgent;
 }
 
 /**
@@ -47,7 +48,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
   const { http: httpModule, https: httpsModule } = _nodeHttp();
   let http = options.agent;
   let https = options.httpsAgent;
-  const agentFor = (protocol: string): HttpAgent =>
+  const agentFor = (protocol: string): NodeAgent =>
     protocol === "https:"
       ? (https ??= new httpsModule.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" }))
       : (http ??= new httpModule.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" }));
@@ -87,7 +88,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", fail); // every time: a socket may report more than one error, and each must be handled
-      req.once("response", (res: IncomingMessage) => {
+      req.once("response", (res: _NodeResponse) => {
         if (settled) return void res.destroy();
         settled = true;
         try {
@@ -107,22 +108,6 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
 }
 
 // --- internal ---
-
-/**
- * node:http and node:https, looked up rather than imported, so that the S3 driver can offer this transport
- * (`fetch: "node"`) without putting Node built-ins into edge bundles. `process.getBuiltinModule` exists in Node
- * 20.16+, Bun and Deno.
- */
-function _nodeHttp(): { http: typeof import("node:http"); https: typeof import("node:https") } {
-  const lookup = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
-  const http = lookup?.("node:http") as typeof import("node:http") | undefined;
-  const https = lookup?.("node:https") as typeof import("node:https") | undefined;
-  if (!http || !https) {
-    throw new TypeError("[queued-storage] [node-fetch] createNodeFetch needs node:http and node:https through " +
-      "process.getBuiltinModule (Node 20.16 or later, Bun, Deno); this runtime has neither: use its fetch.");
-  }
-  return { http, https };
-}
 
 /** Headers as Node wants them: one lower-cased name per entry (Headers already joins repeated ones). */
 function _headerRecord(init: HeadersInit | undefined): Record<string, string> {

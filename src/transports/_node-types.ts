@@ -1,0 +1,53 @@
+// What the transport uses of node:http / node:https, typed structurally: no `node:*` specifier anywhere in the
+// transport, so the S3 driver (which offers it as `fetch: "node"`) stays free of Node imports, types included.
+
+/** An `http.Agent` or `https.Agent` (proxy agents included): the transport only hands it to `request`. */
+export interface NodeAgent {
+  destroy(): void;
+}
+
+type _Listener = (...args: never[]) => void;
+
+/** What the transport uses of `http.IncomingMessage`. */
+export interface _NodeResponse {
+  statusCode?: number;
+  statusMessage?: string;
+  rawHeaders: string[];
+  errored?: Error | null;
+  on(event: string, listener: _Listener): this;
+  once(event: string, listener: _Listener): this;
+  pause(): this;
+  resume(): this;
+  destroy(error?: Error): this;
+}
+
+/** What the transport uses of `http.ClientRequest`. */
+export interface _NodeRequest {
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Uint8Array): this;
+  destroy(error?: Error): this;
+  on(event: string, listener: _Listener): this;
+  once(event: string, listener: _Listener): this;
+  off(event: string, listener: _Listener): this;
+}
+
+/** What the transport uses of the node:http and node:https modules. */
+export interface _NodeHttpModule {
+  Agent: new (options: { keepAlive: boolean; maxSockets: number; scheduling: "lifo" }) => NodeAgent;
+  request(url: URL, options: { method: string; headers: Record<string, string>; agent: NodeAgent }): _NodeRequest;
+}
+
+/**
+ * node:http and node:https, looked up rather than imported, so that the S3 driver can offer this transport without
+ * putting Node built-ins into edge bundles. `process.getBuiltinModule` exists in Node 20.16+, Bun and Deno.
+ */
+export function _nodeHttp(): { http: _NodeHttpModule; https: _NodeHttpModule } {
+  const lookup = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const http = lookup?.("node:http") as _NodeHttpModule | undefined;
+  const https = lookup?.("node:https") as _NodeHttpModule | undefined;
+  if (!http || !https) {
+    throw new TypeError("[queued-storage] [node-fetch] createNodeFetch needs node:http and node:https through " +
+      "process.getBuiltinModule (Node 20.16 or later, Bun, Deno); this runtime has neither: use its fetch.");
+  }
+  return { http, https };
+}
