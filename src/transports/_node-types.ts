@@ -1,5 +1,6 @@
 // What the transport uses of node:http / node:https, typed structurally: no `node:*` specifier anywhere in the
 // transport, so the S3 driver (which offers it as `fetch: "node"`) stays free of Node imports, types included.
+import { _builtin } from "../_builtin.ts";
 
 /** An `http.Agent` or `https.Agent` (proxy agents included): the transport only hands it to `request`. */
 export interface NodeAgent {
@@ -42,9 +43,8 @@ export interface _NodeHttpModule {
  * putting Node built-ins into edge bundles. `process.getBuiltinModule` exists in Node 20.16+, Bun and Deno.
  */
 export function _nodeHttp(): { http: _NodeHttpModule; https: _NodeHttpModule } {
-  const lookup = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
-  const http = lookup?.("node:http") as _NodeHttpModule | undefined;
-  const https = lookup?.("node:https") as _NodeHttpModule | undefined;
+  const http = _builtin<_NodeHttpModule>("node:http");
+  const https = _builtin<_NodeHttpModule>("node:https");
   if (!http || !https) {
     throw new TypeError("[queued-storage] [node-fetch] createNodeFetch needs node:http and node:https through " +
       "process.getBuiltinModule (Node 20.16 or later, Bun, Deno); this runtime has neither: use its fetch.");

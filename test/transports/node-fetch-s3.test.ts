@@ -1,7 +1,6 @@
 // The S3 driver over createNodeFetch, against s3rver (SigV4 and payload hashes verified): the whole unstorage contract,
 // multipart uploads of streams and of fs files, ranges, and a connection reset retried like any network error.
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import fsDriver from "../../src/drivers/fs/index.ts";
 import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
 import { createNodeFetch } from "../../src/transports/node-fetch.ts";
 import { MiB, digestStream, generatedStream } from "../drivers/_streams.ts";
+import { startHeaderLogProxy } from "../support/header-log-proxy.ts";
 import { standInOptions, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { testDriver } from "../support/unstorage-test-driver.ts";
 
@@ -103,24 +103,19 @@ describe("transports: the S3 driver over createNodeFetch — network failures", 
 
 describe("transports: the S3 driver's fetch: \"node\" (for JSON configs such as the Nitro module's remote)", () => {
   it("sends the driver's requests over node:http, where the default goes through undici", async () => {
-    // An endpoint that answers every request 200 and keeps the headers it got: undici adds its fetch headers
-    // (sec-fetch-mode, accept-language), node:http sends only the driver's own.
-    const received: IncomingHttpHeaders[] = [];
-    const endpoint = createHttpServer((req, res) => {
-      received.push(req.headers);
-      req.resume().on("end", () => res.end());
-    });
-    await new Promise<void>((resolve) => endpoint.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(endpoint.address() as { port: number }).port}`;
+    // Through a proxy to s3rver that keeps the headers it forwards: undici adds its fetch headers (sec-fetch-mode,
+    // accept-language), node:http sends only the driver's own.
+    const log = await startHeaderLogProxy(server.endpoint);
     try {
-      await s3Driver(connection({ endpoint: url, fetch: "node" })).setItemRaw!("a.bin", new Uint8Array([1]), {});
-      await s3Driver(connection({ endpoint: url, fetch: undefined })).setItemRaw!("a.bin", new Uint8Array([1]), {});
+      await s3Driver(connection({ endpoint: log.endpoint, fetch: "node" })).setItemRaw!("a.bin", new Uint8Array([1]), {});
+      await s3Driver(connection({ endpoint: log.endpoint, fetch: undefined })).setItemRaw!("a.bin", new Uint8Array([1]), {});
+      const received = log.requests.map((r) => r.headers);
       expect(received).toHaveLength(2);
       expect(received[0]!["sec-fetch-mode"]).toBeUndefined();
       expect(received[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
       expect(received[1]!["sec-fetch-mode"]).toBe("cors");
     } finally {
-      endpoint.close();
+      await log.stop();
     }
   });
 

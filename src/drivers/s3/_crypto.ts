@@ -2,6 +2,7 @@
 // elsewhere. Node's Web Crypto runs every call as a job on the thread pool (about 35 µs of CPU each, whatever the
 // size), which for a 16 KiB upload cost more than hashing it; node:crypto does the same work in 3–9 µs, and hashes a
 // part without first copying it.
+import { _builtin } from "../../_builtin.ts";
 
 const encoder = new TextEncoder();
 
@@ -16,9 +17,7 @@ interface _NodeCrypto {
 }
 
 // Looked up, never imported: the module stays free of Node built-ins for bundlers and edge runtimes.
-const _found = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
-  "node:crypto",
-) as _NodeCrypto | undefined;
+const _found = _builtin<_NodeCrypto>("node:crypto");
 
 /** Bytes hashed between two turns of the event loop, so that hashing a part never blocks it for long. */
 const HASH_STEP = 256 * 1024;
