@@ -1,3 +1,4 @@
+import { blobStream, chunkBytes } from "../drivers/_utils.ts";
 import type { _NodeRequest } from "./_node-types.ts";
 
 /** A request body as the transport sends it: bytes in one write, or a stream written as it is read. */
@@ -16,13 +17,12 @@ const FORM = "application/x-www-form-urlencoded;charset=UTF-8";
  */
 export function _requestBody(body: BodyInit | null | undefined): _Body | undefined {
   if (body === null || body === undefined) return { kind: "none", length: 0 };
-  if (typeof body === "string") return _bytes(new TextEncoder().encode(body), TEXT);
-  if (body instanceof Uint8Array) return _bytes(body);
-  if (body instanceof ArrayBuffer) return _bytes(new Uint8Array(body));
-  if (ArrayBuffer.isView(body)) return _bytes(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-  if (body instanceof URLSearchParams) return _bytes(new TextEncoder().encode(body.toString()), FORM);
+  if (typeof body === "string") return _bytes(chunkBytes(body), TEXT);
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return _bytes(chunkBytes(body));
+  if (body instanceof URLSearchParams) return _bytes(chunkBytes(body.toString()), FORM);
   if (body instanceof ReadableStream) return { kind: "stream", stream: body as ReadableStream<Uint8Array> };
-  if (body instanceof Blob) return { kind: "stream", stream: body.stream(), length: body.size, type: body.type || undefined };
+  // blobStream, not blob.stream(): Node 20 reads a whole Blob ahead into memory there.
+  if (body instanceof Blob) return { kind: "stream", stream: blobStream(body), length: body.size, type: body.type || undefined };
   return undefined;
 }
 
