@@ -1,4 +1,5 @@
 import { _error } from "../_errors.ts";
+import type { FlagRecord } from "../types.ts";
 import type { _Context } from "./context.ts";
 
 /** A transfer's hold on its key: renewed by its token for as long as the upload or local delete runs. */
@@ -46,4 +47,18 @@ export function _keepLease(ctx: _Context, key: string, flagKey: string, token: s
     lost: () => lost || Date.now() >= until,
     stop: () => clearInterval(timer),
   };
+}
+
+/** Poll the key's record (5 ms, doubling to 200 ms) while `waiting(record)` holds; resolves to the last record read. */
+export async function _pollWhile(
+  ctx: _Context,
+  key: string,
+  record: FlagRecord | null,
+  waiting: (record: FlagRecord) => boolean,
+): Promise<FlagRecord | null> {
+  for (let wait = 5; record && waiting(record); wait = Math.min(wait * 2, 200)) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    record = await ctx.flags.get(ctx.flagKey(key));
+  }
+  return record;
 }

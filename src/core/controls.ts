@@ -4,7 +4,6 @@ import { _held, _toStatus } from "../flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
 import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
-import { _verifyRemote } from "./_verify.ts";
 import { _urlOf } from "../serve/url.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
@@ -119,4 +118,26 @@ async function _whereBytes(
   if (await local.hasItem(key, {})) return "stored";
   if (young) return "stored";
   return (await remote.hasItem(key, {})) ? "stored" : "ghost";
+}
+
+/**
+ * `sync({ verify: true })`: keys recorded `remote` whose remote object is not the recorded generation (a stale
+ * commit that got through, an object replaced behind our back). Only where the remote can say which generation it
+ * holds (drivers with `flags.conditionalWrites`, whose objects carry `x-amz-meta-generation`): one listing, then a
+ * state read and a HeadObject per key. Each mismatch is queued again: its transfer re-uploads the local copy, or,
+ * when none is left, fails naming both generations.
+ */
+async function _verifyRemote(ctx: _Context, remote: Driver): Promise<TransferJob[]> {
+  if ((remote.flags as { conditionalWrites?: boolean } | undefined)?.conditionalWrites !== true) return [];
+  const jobs: TransferJob[] = [];
+  for (const key of await remote.getKeys("", {})) {
+    const flagKey = ctx.flagKey(key);
+    const record = await ctx.flags.get(flagKey);
+    if (record?.state !== "remote" || (record.evictUntil ?? 0) > Date.now()) continue;
+    const held = (await remote.getMeta?.(key, {}))?.generation;
+    if (held !== undefined && Number(held) === record.generation) continue;
+    const requeued = await ctx.flags.requeue(flagKey);
+    if (requeued?.generation === record.generation) jobs.push({ key, generation: requeued.generation });
+  }
+  return jobs;
 }

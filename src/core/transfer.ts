@@ -3,8 +3,7 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _held } from "../flags/_transitions.ts";
 import { _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
-import { _keepLease, type _Lease } from "./_lease.ts";
-import { _pollWhile } from "./_poll.ts";
+import { _keepLease, _pollWhile, type _Lease } from "./_lease.ts";
 import type { TransferJob, TransferOutcome } from "../types.ts";
 
 /**

@@ -1,0 +1,50 @@
+import type { Driver } from "unstorage";
+import { _error, _messageOf } from "../_errors.ts";
+import { _assertKey } from "../_keys.ts";
+import type { _Context } from "./context.ts";
+import { _pollWhile } from "./_lease.ts";
+import type { FlagRecord, ValueKind } from "../types.ts";
+
+/**
+ * The write path: record the intent (one atomic step: a new generation, `queued`), store the bytes locally, then
+ * queue the transfer of that generation. A failed local put rolls the intent back; a failed enqueue is recorded on
+ * the key so that `sync()` queues it again.
+ */
+export async function _write(ctx: _Context, key: string, kind: ValueKind, put: (local: Driver) => Promise<unknown>): Promise<void> {
+  _assertKey(key);
+  const { local } = await ctx.tiers();
+  let begun: Awaited<ReturnType<typeof ctx.flags.begin>>;
+  try {
+    begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed, kind });
+  } catch (cause) {
+    throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
+  }
+  // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it. Its
+  // mark is renewed by the delete's lease until the delete really ended (evicted), so this waits for that, not a timer.
+  const evicting = (record: FlagRecord): boolean => (record.evictUntil ?? 0) > Date.now();
+  if (evicting(begun.record)) await _pollWhile(ctx, key, begun.record, evicting);
+  try {
+    await put(local);
+  } catch (cause) {
+    // The key stays as it was: the intent is rolled back (compare-and-set on our generation), so no ghost is left
+    // to be listed, re-queued or reported failed.
+    const note = await ctx.flags.rollback(ctx.flagKey(key), begun.record.generation, begun.previous).then(
+      () => "",
+      (error: unknown) => `; rolling back its transfer intent failed too (${_messageOf(error)}), sync() will drop it`,
+    );
+    throw _error(`cannot write "${key}" to the local driver: ${_messageOf(cause)}${note}`, { key, cause });
+  }
+  if (ctx.options.delayed) return;
+  try {
+    await ctx.queue.enqueue({ key, generation: begun.record.generation });
+  } catch (cause) {
+    // Recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`).
+    await ctx.flags
+      .release(ctx.flagKey(key), begun.record.generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` })
+      .catch(() => {});
+    throw _error(
+      `"${key}" is stored locally but queuing its transfer failed: ${_messageOf(cause)}; sync() will queue it again`,
+      { key, cause },
+    );
+  }
+}
