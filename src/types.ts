@@ -75,8 +75,13 @@ export interface FlagStore {
   get(key: string): Promise<FlagRecord | null>;
   /** Write intent: bump the generation, state `queued` (or `local` when delayed). Returns the new and the previous record. */
   begin(key: string, options: { delayed: boolean; kind?: ValueKind }): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
-  /** Mark a key `queued` again for its current generation (`transfer(key)`, `sync()`). `null` when there is nothing to queue. */
-  requeue(key: string): Promise<FlagRecord | null>;
+  /**
+   * Mark a key `queued` again for its current generation (`transfer(key)`, `sync()`); with `generation`, only if that
+   * is still the current one. `null` when there is nothing to queue (no record, a tombstone, another generation).
+   * A record that a transfer or an eviction holds (a live lease or eviction mark) is returned unchanged: it is
+   * never demoted while that work runs, and the work finishes the generation itself.
+   */
+  requeue(key: string, generation?: number): Promise<FlagRecord | null>;
   /** Take the key for transferring `generation`; the same token renews its own lease. */
   claim(key: string, generation: number, lease: { token: string; ms: number }): Promise<ClaimResult>;
   /**
@@ -119,6 +124,15 @@ export interface TransferConsumer {
   fail(job: TransferJob, error: unknown): Promise<void>;
 }
 
+/** How a job is enqueued. */
+export interface EnqueueOptions {
+  /**
+   * A deliberate redo (`transfer(key)`, `sync()`, a rollback): it must run even if an earlier delivery of the same
+   * job is still held by the queue service, so a deduplicating queue (QStash) gives it an id of its own.
+   */
+  redo?: boolean;
+}
+
 /** A queue of transfer jobs: in process ({@link TransferQueue} from `memoryQueue`) or QStash. */
 export interface TransferQueue {
   readonly name: string;
@@ -127,9 +141,9 @@ export interface TransferQueue {
    * `retryDelay` as defaults, remote queues may ignore it.
    */
   attach?(consumer: TransferConsumer, defaults?: { retries: number; retryDelay: number }): void;
-  enqueue(job: TransferJob): Promise<void>;
+  enqueue(job: TransferJob, options?: EnqueueOptions): Promise<void>;
   /** Enqueue many jobs at once (batches where the service allows it). */
-  enqueueMany?(jobs: TransferJob[]): Promise<void>;
+  enqueueMany?(jobs: TransferJob[], options?: EnqueueOptions): Promise<void>;
   /** Resolve when nothing is pending or running in this process. */
   drain?(): Promise<void>;
   dispose?(): Promise<void> | void;

@@ -2,6 +2,7 @@ import { createStorage, type Driver, type Storage } from "unstorage";
 import { _error } from "../_errors.ts";
 import { _normalizeKey } from "../_keys.ts";
 import { _resolveDriver } from "./_resolve.ts";
+import { _laneOf } from "./_lane.ts";
 import { _rawSafeDriver } from "./_values.ts";
 import { memoryFlags } from "../flags/memory.ts";
 import { memoryQueue } from "../queues/memory.ts";
@@ -18,6 +19,8 @@ export interface _Context {
   tiers(): Promise<_Tiers>;
   /** The state-store key of a storage key (the storage's `prefix` applied). */
   flagKey(key: string): string;
+  /** Run `fn` in the key's lane: after, and before, every other lane step of that key in this process (`_lane.ts`). */
+  lane<R>(key: string, fn: () => Promise<R>): Promise<R>;
   /**
    * Set on dispose. Running jobs poll this plain flag (and abort their task's signal): a shared AbortSignal would not
    * do, as on Cloudflare Workers a signal made in one request must not even be read from another.
@@ -56,6 +59,8 @@ export function _createContext(options: QueuedStorageOptions): _Context {
   if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
   if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");
   if (typeof resolved.flags?.begin !== "function") throw _error("option `flags` must be a flag store");
+  const lane = _laneOf(resolved.flags);
+  const flagKey = (key: string): string => (prefix ? `${prefix}:${key}` : key);
   return {
     options: resolved,
     flags: resolved.flags,
@@ -63,7 +68,8 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     task: resolved.task,
     disposed: false,
     tiersResolved: () => tiers !== undefined,
-    flagKey: (key) => (prefix ? `${prefix}:${key}` : key),
+    flagKey,
+    lane: (key, fn) => lane(flagKey(key), fn),
     tiers: () =>
       (tiers ??= Promise.all([_resolveDriver("local", options.local), _resolveDriver("remote", options.remote)]).then(
         ([local, remote]) => {

@@ -5,6 +5,7 @@ import { _failJob, _runJob } from "./transfer.ts";
 import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
 import { _urlOf } from "../serve/url.ts";
+import { _redoRemoval } from "./remove.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {
@@ -12,18 +13,25 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
   return {
     async transfer(key) {
       _assertKey(key);
-      const current = await ctx.flags.get(ctx.flagKey(key));
-      if (!current || current.state === "removed") return null;
-      // Nothing to redo from: the remote holds this generation and its local copy was deleted after the transfer.
-      if (current.state === "remote" && !(await (await ctx.tiers()).local.hasItem(key, {}))) return _toStatus(current);
-      const record = await ctx.flags.requeue(ctx.flagKey(key));
-      if (!record) return null;
-      await ctx.queue.enqueue({ key, generation: record.generation });
+      const flagKey = ctx.flagKey(key);
+      const { local } = await ctx.tiers();
+      // In the key's lane: a write of the key that began before has stored its bytes, so the job runs on them.
+      const record = await ctx.lane(key, async () => {
+        const current = await ctx.flags.get(flagKey);
+        if (!current || current.state === "removed") return null;
+        // An upload or an eviction holds the key and finishes this generation itself; and nothing is left to redo
+        // from once the remote holds this generation and its local copy was deleted after the transfer.
+        if (_held(current, now())) return current;
+        if (current.state === "remote" && !(await local.hasItem(key, {}))) return current;
+        return (await ctx.flags.requeue(flagKey, current.generation)) ?? (await ctx.flags.get(flagKey));
+      });
+      if (record?.state === "queued") await ctx.queue.enqueue({ key, generation: record.generation }, { redo: true });
       return _toStatus(record);
     },
     async transferNow(key) {
       _assertKey(key);
-      const record = await ctx.flags.get(ctx.flagKey(key));
+      // In the key's lane: the current generation's bytes have landed before its job runs inline.
+      const record = await ctx.lane(key, () => ctx.flags.get(ctx.flagKey(key)));
       if (!record || record.state === "removed") return "stale";
       const job = { key, generation: record.generation };
       try {
@@ -47,25 +55,16 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
         if (!flagKey.startsWith(prefix)) continue;
         const key = flagKey.slice(prefix.length);
         if (record.state === "removed") {
-          // A removal that did not finish (crash): redo it, unless a transfer still holds the key or evicts its copy.
-          if (_held(record, now())) continue;
-          await Promise.all([local.removeItem?.(key, {}), remote.removeItem?.(key, {})]);
-          if (await ctx.flags.forget(flagKey, record.generation)) report.removed++;
+          // A removal that did not finish (crash): redo it, unless a transfer still holds the key or evicts its copy,
+          // or the key was written again since the listing (checked in the key's lane).
+          if (!_held(record, now()) && (await _redoRemoval(ctx, key, record, [local, remote]))) report.removed++;
           continue;
         }
-        const bytes = await _whereBytes(ctx, key, record, local, remote);
-        if (bytes === "ghost") {
-          // Intent without bytes, left by a crash between intent and local write: the key was never stored.
-          if (await ctx.flags.rollback(flagKey, record.generation, null)) report.dropped++;
-        } else if (bytes === "writing") {
-          // Its write may still be storing the bytes (its own enqueue follows): a later sync() looks again.
-          if (record.state === "local" && ctx.options.delayed) report.waiting++;
-        } else if (record.state === "local" && ctx.options.delayed) {
-          report.waiting++;
-        } else {
-          const current = record.state === "failed" || record.state === "local" ? await ctx.flags.requeue(flagKey) : record;
-          if (current) jobs.push({ key, generation: current.generation });
-        }
+        // In the key's lane, so a write of this process that is storing its bytes has finished first.
+        const outcome = await ctx.lane(key, () => _syncOne(ctx, key, record, local, remote));
+        if (outcome === "dropped") report.dropped++;
+        else if (outcome === "waiting") report.waiting++;
+        else if (outcome) jobs.push(outcome);
       }
       if (options?.verify) {
         const mismatched = await _verifyRemote(ctx, remote);
@@ -73,8 +72,8 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
         jobs.push(...mismatched);
       }
       if (jobs.length > 0) {
-        if (ctx.queue.enqueueMany) await ctx.queue.enqueueMany(jobs);
-        else for (const job of jobs) await ctx.queue.enqueue(job);
+        if (ctx.queue.enqueueMany) await ctx.queue.enqueueMany(jobs, { redo: true });
+        else for (const job of jobs) await ctx.queue.enqueue(job, { redo: true });
       }
       report.queued = jobs.length;
       return report;
@@ -93,6 +92,30 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       return _urlOf(ctx, key, await ctx.flags.get(ctx.flagKey(key)), options);
     },
   };
+}
+
+/** What `sync()` does with one record that is not a tombstone: a job to queue, a ghost dropped, a write waited for. */
+async function _syncOne(
+  ctx: _Context,
+  key: string,
+  record: FlagRecord,
+  local: Driver,
+  remote: Driver,
+): Promise<TransferJob | "dropped" | "waiting" | undefined> {
+  const flagKey = ctx.flagKey(key);
+  const delayedLocal = record.state === "local" && ctx.options.delayed;
+  const bytes = await _whereBytes(ctx, key, record, local, remote);
+  if (bytes === "ghost") {
+    // Intent without bytes, left by a crash between intent and local write: the key was never stored.
+    return (await ctx.flags.rollback(flagKey, record.generation, null)) ? "dropped" : undefined;
+  }
+  // Its write may still be storing the bytes (its own enqueue follows): a later sync() looks again.
+  if (bytes === "writing") return delayedLocal ? "waiting" : undefined;
+  if (delayedLocal) return "waiting";
+  // Only this generation, and never while a transfer or an eviction holds the key (the store leaves it as it is).
+  const current = record.state === "failed" || record.state === "local" ? await ctx.flags.requeue(flagKey, record.generation) : record;
+  if (!current || (current !== record && current.state !== "queued")) return undefined;
+  return { key, generation: current.generation };
 }
 
 /**
@@ -136,8 +159,8 @@ async function _verifyRemote(ctx: _Context, remote: Driver): Promise<TransferJob
     if (record?.state !== "remote" || (record.evictUntil ?? 0) > Date.now()) continue;
     const held = (await remote.getMeta?.(key, {}))?.generation;
     if (held !== undefined && Number(held) === record.generation) continue;
-    const requeued = await ctx.flags.requeue(flagKey);
-    if (requeued?.generation === record.generation) jobs.push({ key, generation: requeued.generation });
+    const requeued = await ctx.flags.requeue(flagKey, record.generation);
+    if (requeued?.state === "queued") jobs.push({ key, generation: requeued.generation });
   }
   return jobs;
 }

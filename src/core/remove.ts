@@ -5,13 +5,34 @@ import type { _Context } from "./context.ts";
 import { _pollWhile } from "./_lease.ts";
 import type { FlagRecord } from "../types.ts";
 
-/** The remove path: a tombstone (a new generation), both tiers' copies deleted, the tombstone dropped once free. */
+/**
+ * The remove path: a tombstone (a new generation), both tiers' copies deleted, the tombstone dropped once free. The
+ * tombstone and the deletes run in the key's lane: a write that begins meanwhile waits for them, so no delete of
+ * this removal ever lands on a newer generation's bytes.
+ */
 export async function _remove(ctx: _Context, key: string, opts: object): Promise<void> {
   _assertKey(key);
   const { local, remote } = await ctx.tiers();
-  const tombstone = await ctx.flags.remove(ctx.flagKey(key));
-  await Promise.all([local.removeItem?.(key, opts), remote.removeItem?.(key, opts)]);
+  const tombstone = await ctx.lane(key, async () => {
+    const record = await ctx.flags.remove(ctx.flagKey(key));
+    await Promise.all([local.removeItem?.(key, opts), remote.removeItem?.(key, opts)]);
+    return record;
+  });
   await _finishRemoval(ctx, remote, key, tombstone);
+}
+
+/**
+ * `sync()`'s redo of a removal that did not finish (a crash): the copies on `tiers` deleted and the tombstone dropped,
+ * in the key's lane and only while the tombstone is still the key's record and nothing holds it. `true` when done.
+ */
+export function _redoRemoval(ctx: _Context, key: string, tombstone: FlagRecord, tiers: Driver[]): Promise<boolean> {
+  return ctx.lane(key, async () => {
+    const record = await ctx.flags.get(ctx.flagKey(key));
+    if (!record || record.state !== "removed" || record.generation !== tombstone.generation) return false;
+    if (_held(record, Date.now())) return false;
+    await Promise.all(tiers.map((tier) => tier.removeItem?.(key, {})));
+    return ctx.flags.forget(ctx.flagKey(key), tombstone.generation);
+  });
 }
 
 /** `clear(base)`: every record below `base` dropped (tombstoned while a transfer holds it), then both tiers cleared. */
@@ -47,8 +68,10 @@ async function _finishRemoval(ctx: _Context, remote: Driver, key: string, tombst
   const ours = (record: FlagRecord): boolean => record.generation === tombstone.generation;
   const record = await _pollWhile(ctx, key, tombstone, (r) => ours(r) && _held(r, Date.now()));
   if (record && !ours(record)) return;
-  if (record !== tombstone) await remote.removeItem?.(key, {});
-  await ctx.flags.forget(ctx.flagKey(key), tombstone.generation);
+  if (record === tombstone) return void (await ctx.flags.forget(ctx.flagKey(key), tombstone.generation));
+  // A transfer held the key: its upload may have put the object back. Deleted in the lane, and only while the
+  // tombstone is still the key's record, so a newer write's bytes are never taken.
+  await _redoRemoval(ctx, key, tombstone, [remote]);
 }
 
 async function _clearTier(driver: Driver, base: string, opts: unknown): Promise<void> {

@@ -159,8 +159,8 @@ async function _repairOverwrite(ctx: _Context, key: string, local: Driver): Prom
       "on the remote, and no local copy is left to repair it (use a remote with conditional writes, such as the S3 driver)");
     return;
   }
-  const requeued = await ctx.flags.requeue(ctx.flagKey(key));
-  if (requeued) await ctx.queue.enqueue({ key, generation: requeued.generation });
+  const requeued = await ctx.flags.requeue(ctx.flagKey(key), record.generation);
+  if (requeued?.state === "queued") await ctx.queue.enqueue({ key, generation: requeued.generation }, { redo: true });
 }
 
 async function _safely(hook: () => unknown): Promise<void> {

@@ -7,15 +7,37 @@ import type { FlagRecord, ValueKind } from "../types.ts";
 
 /**
  * The write path: record the intent (one atomic step: a new generation, `queued`), store the bytes locally, then
- * queue the transfer of that generation. A failed local put rolls the intent back; a failed enqueue is recorded on
- * the key so that `sync()` queues it again.
+ * queue the transfer of that generation. The intent and the local put run in the key's lane, so the local puts of
+ * one key land in generation order and no removal or control of the key runs in between. A failed local put rolls
+ * the intent back; a failed enqueue is recorded on the key so that `sync()` queues it again.
  */
 export async function _write(ctx: _Context, key: string, kind: ValueKind, put: (local: Driver) => Promise<unknown>): Promise<void> {
   _assertKey(key);
   const { local } = await ctx.tiers();
+  const generation = await ctx.lane(key, () => _intentAndPut(ctx, key, kind, () => put(local)));
+  if (ctx.options.delayed) return;
+  try {
+    await ctx.queue.enqueue({ key, generation });
+  } catch (cause) {
+    // Recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`).
+    await ctx.flags
+      .release(ctx.flagKey(key), generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` })
+      .catch(() => {});
+    throw _error(
+      `"${key}" is stored locally but queuing its transfer failed: ${_messageOf(cause)}; sync() will queue it again`,
+      { key, cause },
+    );
+  }
+}
+
+// --- internal ---
+
+/** The intent, then the bytes; resolves to the new generation. */
+async function _intentAndPut(ctx: _Context, key: string, kind: ValueKind, put: () => Promise<unknown>): Promise<number> {
+  const flagKey = ctx.flagKey(key);
   let begun: Awaited<ReturnType<typeof ctx.flags.begin>>;
   try {
-    begun = await ctx.flags.begin(ctx.flagKey(key), { delayed: ctx.options.delayed, kind });
+    begun = await ctx.flags.begin(flagKey, { delayed: ctx.options.delayed, kind });
   } catch (cause) {
     throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
   }
@@ -24,27 +46,31 @@ export async function _write(ctx: _Context, key: string, kind: ValueKind, put: (
   const evicting = (record: FlagRecord): boolean => (record.evictUntil ?? 0) > Date.now();
   if (evicting(begun.record)) await _pollWhile(ctx, key, begun.record, evicting);
   try {
-    await put(local);
+    await put();
   } catch (cause) {
     // The key stays as it was: the intent is rolled back (compare-and-set on our generation), so no ghost is left
     // to be listed, re-queued or reported failed.
-    const note = await ctx.flags.rollback(ctx.flagKey(key), begun.record.generation, begun.previous).then(
+    const note = await _rollBack(ctx, key, begun.record.generation, begun.previous).then(
       () => "",
       (error: unknown) => `; rolling back its transfer intent failed too (${_messageOf(error)}), sync() will drop it`,
     );
     throw _error(`cannot write "${key}" to the local driver: ${_messageOf(cause)}${note}`, { key, cause });
   }
-  if (ctx.options.delayed) return;
-  try {
-    await ctx.queue.enqueue({ key, generation: begun.record.generation });
-  } catch (cause) {
-    // Recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`).
-    await ctx.flags
-      .release(ctx.flagKey(key), begun.record.generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` })
-      .catch(() => {});
-    throw _error(
-      `"${key}" is stored locally but queuing its transfer failed: ${_messageOf(cause)}; sync() will queue it again`,
-      { key, cause },
+  return begun.record.generation;
+}
+
+/**
+ * Restore the record the write replaced. Its transfer job may have run meanwhile and ended as stale (it saw our
+ * generation): a restored `queued` record (the store turns a `transferring` one whose upload is gone into `queued`)
+ * gets a job again, so the restored generation is never left without one.
+ */
+async function _rollBack(ctx: _Context, key: string, generation: number, previous: FlagRecord | null): Promise<void> {
+  const flagKey = ctx.flagKey(key);
+  if (!(await ctx.flags.rollback(flagKey, generation, previous)) || !previous) return;
+  const restored = await ctx.flags.get(flagKey);
+  if (restored?.generation === previous.generation && restored.state === "queued") {
+    await ctx.queue.enqueue({ key, generation: restored.generation }, { redo: true }).catch((cause: unknown) =>
+      ctx.flags.release(flagKey, restored.generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` }),
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { FlagRecord, FlagStore } from "../types.ts";
 import * as t from "./_transitions.ts";
+import { _serial } from "../_serial.ts";
 
 /** Where an applying store keeps serialized records. */
 export interface _RecordBackend {
@@ -17,16 +18,7 @@ export interface _RecordBackend {
  * state shared by several processes needs a store with server-side atomicity (upstashFlags).
  */
 export function _applyingStore(backend: _RecordBackend): FlagStore {
-  const tails = new Map<string, Promise<unknown>>();
-
-  function locked<R>(key: string, fn: () => Promise<R>): Promise<R> {
-    const previous = tails.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const tail = run.catch(() => {});
-    tails.set(key, tail);
-    void tail.then(() => tails.get(key) === tail && tails.delete(key));
-    return run;
-  }
+  const locked = _serial();
 
   async function read(key: string): Promise<FlagRecord | null> {
     const raw = await backend.read(key);
@@ -65,7 +57,7 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
         const transition = t._begin(r, delayed, now, issued, kind);
         return issuing(transition, transition.result.record.generation);
       }),
-    requeue: (key) => apply(key, (r, now) => t._requeue(r, now)),
+    requeue: (key, generation) => apply(key, (r, now) => t._requeue(r, now, generation)),
     claim: (key, generation, lease) => apply(key, (r, now) => t._claim(r, generation, lease.token, lease.ms, now)),
     renew: (key, token, ms) => apply(key, (r, now) => t._renew(r, token, ms, now)),
     rollback: (key, generation, previous) => apply(key, (r, now) => t._rollback(r, generation, previous, now)),

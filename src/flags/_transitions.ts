@@ -64,8 +64,12 @@ export function _begin(
   return { next: record, result: { record, previous } };
 }
 
-export function _requeue(record: FlagRecord | null, now: number): Transition<FlagRecord | null> {
+export function _requeue(record: FlagRecord | null, now: number, generation?: number): Transition<FlagRecord | null> {
   if (!record || record.state === "removed") return { next: undefined, result: null };
+  if (generation !== undefined && record.generation !== generation) return { next: undefined, result: null };
+  // An upload or a local delete holds the key: demoting it now would hand a queued job a key whose local copy the
+  // eviction is taking away, or a second upload beside the running one. That work finishes the generation itself.
+  if (_held(record, now)) return { next: undefined, result: record };
   const next: FlagRecord = { ...record, state: "queued", attempts: 0, updatedAt: now };
   delete next.error;
   return { next, result: next };
@@ -175,7 +179,10 @@ export function _rollback(
     if (!live.lease && !live.evictUntil) return { next: null, result: true };
     return { next: { state: "removed", generation, attempts: 0, updatedAt: now, ...live }, result: true };
   }
-  return { next: { ...(restored as FlagRecord), ...live }, result: true };
+  const next: FlagRecord = { ...(restored as FlagRecord), ...live };
+  // Its upload ended while we wrote (it saw our generation and let go): the restored generation needs a new job.
+  if (next.state === "transferring" && !live.lease) next.state = "queued";
+  return { next, result: true };
 }
 
 export function _remove(previous: FlagRecord | null, now: number, floor = 0): Transition<FlagRecord> {

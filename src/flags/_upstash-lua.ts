@@ -104,6 +104,9 @@ end
 if OP == 'requeue' then
   local r = load(key)
   if not r or r.state == 'removed' then return 'null' end
+  if truthy(ARGV[3]) and r.generation ~= tonumber(ARGV[3]) then return 'null' end
+  -- held: an upload or a local delete runs; it finishes this generation itself (never demoted meanwhile)
+  if held(r, now()) then return json(r) end
   r.state, r.attempts, r.updatedAt, r.error = 'queued', 0, now(), nil
   save(key, r)
   return json(r)
@@ -172,6 +175,8 @@ if OP == 'rollback' then
     p = { state = 'removed', generation = generation, attempts = 0, updatedAt = ms }
   end
   p.lease, p.leaseUntil, p.evictUntil = live.lease, live.leaseUntil, live.evictUntil
+  -- its upload ended while the write ran: the restored generation needs a new job
+  if p.state == 'transferring' and not live.lease then p.state = 'queued' end
   save(key, p)
   return 'true'
 end

@@ -101,7 +101,7 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
     name: NAME,
     get: (key) => one<FlagRecord | null>("get", key),
     begin: (key, { delayed, kind }) => one("begin", key, [delayed ? "1" : "0", kind ?? ""]),
-    requeue: (key) => one<FlagRecord | null>("requeue", key),
+    requeue: (key, generation) => one<FlagRecord | null>("requeue", key, [generation === undefined ? "" : String(generation)]),
     claim: (key, generation, lease) => one<ClaimResult>("claim", key, [String(generation), lease.token, String(lease.ms)]),
     settle: (key, generation, token, settleOptions) =>
       one<SettleResult>("settle", key, [String(generation), token, String(settleOptions?.evictMs ?? 0)]),

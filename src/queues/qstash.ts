@@ -75,8 +75,8 @@ const BATCH_SIZE = 100;
  * Transfer jobs through QStash: each job `{ key, generation }` is published to `url`, where
  * `createTransferHandler(storage)` runs it; QStash retries failed deliveries and reports dead letters to the
  * failure callback. The deduplication id is derived from url, key and generation, so publishing the same job twice
- * within QStash's window delivers it once; a deliberate redo (`transfer(key)`, `sync()`) of a job whose message
- * QStash no longer holds is published again.
+ * within QStash's window delivers it once; a deliberate redo (`transfer(key)`, `sync()`, a rollback: `redo: true`)
+ * goes out with an id of its own, so it is never swallowed by a delivery QStash still holds.
  *
  * @example
  * const queue = qstashQueue({ url: "https://app.example.com/api/transfer" }); // token: env QSTASH_TOKEN
@@ -105,13 +105,16 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
     return (client = new Client(baseUrl ? { token, baseUrl } : { token }));
   };
 
-  async function request(job: TransferJob): Promise<_Request> {
+  async function request(job: TransferJob, redo: boolean): Promise<_Request> {
     // Only these two fields ever leave the process, whatever else the job object carries.
     const { key, generation } = _validateJob({ key: job.key, generation: job.generation });
+    const deduplicationId = await _deduplicationId(url, key, generation);
     return {
       url,
       body: { key, generation },
-      deduplicationId: await _deduplicationId(url, key, generation),
+      // A redo gets an id of its own: deduplicated against a delivery that is still being answered (it already
+      // settled, but QStash still holds its message), it would be dropped and the key left without a job.
+      deduplicationId: redo ? `${deduplicationId}-${_nonce()}` : deduplicationId,
       headers,
       ...(failureCallback && { failureCallback }),
       ...(options.retries !== undefined && { retries: options.retries }),
@@ -124,8 +127,8 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
 
   return {
     name: "qstash",
-    async enqueue(job) {
-      const message = await request(job);
+    async enqueue(job, enqueueOptions) {
+      const message = await request(job, enqueueOptions?.redo === true);
       try {
         // POST /v2/publish/{url}
         const result = (await getClient().publishJSON(message)) as _Published;
@@ -134,8 +137,8 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
         throw _qstashError(`publishing the transfer of "${job.key}" failed: ${_messageOf(cause)}`, { cause });
       }
     },
-    async enqueueMany(jobs) {
-      const messages = await Promise.all(jobs.map(request));
+    async enqueueMany(jobs, enqueueOptions) {
+      const messages = await Promise.all(jobs.map((job) => request(job, enqueueOptions?.redo === true)));
       for (let start = 0; start < messages.length; start += BATCH_SIZE) {
         const chunk = messages.slice(start, start + BATCH_SIZE);
         try {
@@ -175,6 +178,11 @@ async function _deduplicationId(url: string, key: string, generation: number): P
   const data = new TextEncoder().encode(JSON.stringify([url, key, generation]));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return `qs-${Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** A unique suffix for a redo's deduplication id. */
+function _nonce(): string {
+  return `r${Date.now().toString(36)}${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)}`;
 }
 
 /**
