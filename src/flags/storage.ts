@@ -2,6 +2,7 @@ import type { Driver } from "unstorage";
 import type { FlagStore } from "../types.ts";
 import { _normalizeKey } from "../_keys.ts";
 import { _applyingStore } from "./_applying.ts";
+import { _ownership } from "./_owner.ts";
 
 export interface StorageFlagsOptions {
   /**
@@ -14,7 +15,11 @@ export interface StorageFlagsOptions {
 /**
  * Transfer state kept in any unstorage driver, one JSON record per key. With an fs driver the embedded default
  * survives a restart: `sync()` in the new process finds every interrupted transfer.
- * Atomic within one process; for many instances sharing state, use `upstashFlags()`.
+ * For one process: its transitions are atomic within the process. A second live instance over the same state (another
+ * process of a cluster, a container on the same volume, a second store in this process) is refused at its first
+ * write with an error naming `upstashFlags()`, which is what many instances sharing state need. The owner record is
+ * created atomically on queued-storage/drivers/fs (create-only); on other drivers the check is best effort. A crashed
+ * owner on this host is taken over at once, one on another host after 30 s.
  *
  * @example
  * import fsDriver from "queued-storage/drivers/fs";
@@ -26,7 +31,7 @@ export function storageFlags(driver: Driver, options: StorageFlagsOptions = {}):
   }
   const base = (options.base ?? "queued-storage:state").replace(/:+$/, "");
   const toDriverKey = (key: string): string => `${base}:${key}`;
-  return _applyingStore({
+  const store = _applyingStore({
     name: `storage:${driver.name ?? "driver"}`,
     async read(key) {
       const value = await driver.getItem(toDriverKey(key), {});
@@ -46,4 +51,29 @@ export function storageFlags(driver: Driver, options: StorageFlagsOptions = {}):
     },
     dispose: () => driver.dispose?.(),
   });
+  // Beside the records, outside their key space: the instance that owns this state (see _owner.ts).
+  const owner = _ownership(driver, `${base}-owner`);
+  const owned = <A extends unknown[], R>(op: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await owner.acquire();
+      return op(...args);
+    };
+  return {
+    ...store,
+    begin: owned(store.begin),
+    requeue: owned(store.requeue),
+    claim: owned(store.claim),
+    renew: owned(store.renew),
+    settle: owned(store.settle),
+    release: owned(store.release),
+    evicted: owned(store.evicted),
+    rollback: owned(store.rollback),
+    remove: owned(store.remove),
+    forget: owned(store.forget),
+    clear: owned(store.clear),
+    async dispose() {
+      await owner.release();
+      await store.dispose?.();
+    },
+  };
 }

@@ -49,7 +49,7 @@ export function holdingDriver(driver: Driver): HoldingDriver {
       for (const w of matching) w.left--;
       const index = waiting.findIndex((w) => matching.includes(w) && w.left === 0);
       if (index < 0) return original.apply(driver, args);
-      const [{ gate }] = waiting.splice(index, 1);
+      const { gate } = waiting.splice(index, 1)[0]!;
       gate!.arrive();
       try {
         await gate!.opened;

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { link, mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { blobStream, chunkBytes, withKnownLength, type ByteRange } from "../_utils.ts";
 import type { _ReadHandle } from "./_file.ts";
@@ -13,7 +13,7 @@ const WRITE_CHUNK = 256 * 1024;
  * Atomic write: into a temp file in the target's directory, fsync, rename over the target. Readers see the old
  * file or the new one, never a part; a failure (or a crash) leaves the old content, and a failure removes the temp.
  */
-export async function writeAtomic(path: string, value: unknown, signal?: AbortSignal): Promise<void> {
+export async function writeAtomic(path: string, value: unknown, signal?: AbortSignal, exclusive = false): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, _tempName(basename(path)));
@@ -28,7 +28,9 @@ export async function writeAtomic(path: string, value: unknown, signal?: AbortSi
   }
   await handle.close();
   try {
-    await renameRetrying(temp, path);
+    // Create-only: link() fails with EEXIST when the target exists, atomically, also between processes.
+    if (exclusive) await link(temp, path).finally(() => rm(temp, { force: true }));
+    else await renameRetrying(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;

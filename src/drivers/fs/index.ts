@@ -77,10 +77,13 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
       throw createError(DRIVER_NAME, `${what}("${key}"): unsupported value of type ${typeName(value)}; expected ` +
         "Uint8Array, ArrayBuffer, Blob, ReadableStream or string");
     }
+    const exclusive = (opts as { ifNoneMatch?: string }).ifNoneMatch === "*";
     try {
-      await writeAtomic(path, value, opts.signal);
+      await writeAtomic(path, value, opts.signal, exclusive);
     } catch (error) {
-      throw createError(DRIVER_NAME, `${what}("${key}") failed: ${(error as Error).message}`, { cause: error });
+      // As S3 answers a conditional write that does not hold: 412, so callers tell "exists" from a failure.
+      const status = exclusive && (error as NodeJS.ErrnoException).code === "EEXIST" ? { status: 412 } : {};
+      throw Object.assign(createError(DRIVER_NAME, `${what}("${key}") failed: ${(error as Error).message}`, { cause: error }), status);
     }
   };
   /** Files under a base as keys, depth-limited, skipping temp files and ignored paths. */
@@ -91,7 +94,9 @@ export default function fsDriver(options: FsDriverOptions): Driver<FsDriverOptio
     return _listFiles(root(), start, maxDepth, ignored);
   };
   // `streamMeta`: whole-file streams carry the size and mtime of the file they read (see `fileStream`).
-  const flags = { maxDepth: true, streams: true, ranges: true, streamMeta: true };
+  // `exclusiveCreate`: `setItem(key, value, { ifNoneMatch: "*" })` creates only (412 when the key exists), atomically
+  // across processes; storageFlags takes its owner record with it.
+  const flags = { maxDepth: true, streams: true, ranges: true, streamMeta: true, exclusiveCreate: true };
 
   return {
     name: DRIVER_NAME,
