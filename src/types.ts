@@ -29,8 +29,9 @@ export interface FlagRecord {
    */
   kind?: ValueKind;
   /**
-   * The generation this write replaced; `0` when the store knew no earlier one (the remote then most likely holds no
-   * object for the key, and a fenced transfer skips its HeadObject). Absent on records of older versions.
+   * The generation this write replaced; `0` when the store knew no earlier value (no record, or a removal's tombstone):
+   * the remote then holds no object of the key but, at most, a stale upload that landed after the removal, so a fenced
+   * transfer skips its HeadObject and reads never fall back to the remote. Absent on records of older versions.
    */
   replaced?: number;
 }

@@ -2,7 +2,7 @@ import { createStorage, type Driver, type Storage } from "unstorage";
 import { _error } from "../_errors.ts";
 import { _normalizeKey } from "../_keys.ts";
 import { _resolveDriver } from "./_resolve.ts";
-import { _laneOf } from "./_lane.ts";
+import { _keyWorkOf, _trackEviction } from "./_lane.ts";
 import { _rawSafeDriver } from "./_values.ts";
 import { memoryFlags } from "../flags/memory.ts";
 import { memoryQueue } from "../queues/memory.ts";
@@ -21,6 +21,10 @@ export interface _Context {
   flagKey(key: string): string;
   /** Run `fn` in the key's lane: after, and before, every other lane step of that key in this process (`_lane.ts`). */
   lane<R>(key: string, fn: () => Promise<R>): Promise<R>;
+  /** Run a local delete of transferAndDelete, findable by `evicting(key)` until it settled. */
+  evict<R>(key: string, fn: () => Promise<R>): Promise<R>;
+  /** The local delete of `key` that runs in this process, if any: settles when its delete call has returned. */
+  evicting(key: string): Promise<unknown> | undefined;
   /**
    * Set on dispose. Running jobs poll this plain flag (and abort their task's signal): a shared AbortSignal would not
    * do, as on Cloudflare Workers a signal made in one request must not even be read from another.
@@ -59,7 +63,7 @@ export function _createContext(options: QueuedStorageOptions): _Context {
   if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
   if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");
   if (typeof resolved.flags?.begin !== "function") throw _error("option `flags` must be a flag store");
-  const lane = _laneOf(resolved.flags);
+  const work = _keyWorkOf(resolved.flags);
   const flagKey = (key: string): string => (prefix ? `${prefix}:${key}` : key);
   return {
     options: resolved,
@@ -69,7 +73,9 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     disposed: false,
     tiersResolved: () => tiers !== undefined,
     flagKey,
-    lane: (key, fn) => lane(flagKey(key), fn),
+    lane: (key, fn) => work.lane(flagKey(key), fn),
+    evict: (key, fn) => _trackEviction(work, flagKey(key), fn),
+    evicting: (key) => work.evictions.get(flagKey(key)),
     tiers: () =>
       (tiers ??= Promise.all([_resolveDriver("local", options.local), _resolveDriver("remote", options.remote)]).then(
         ([local, remote]) => {

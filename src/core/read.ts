@@ -1,6 +1,7 @@
 import type { Driver, StorageMeta } from "unstorage";
 import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import type { _Context } from "./context.ts";
+import type { FlagRecord } from "../types.ts";
 
 /**
  * The read path: local first unless the key is `remote`; each tier falls back to the other, so a read never misses a
@@ -9,28 +10,53 @@ import type { _Context } from "./context.ts";
  */
 export async function _read<T>(ctx: _Context, key: string, op: (driver: Driver) => Promise<T | null | undefined>): Promise<T | null> {
   _assertKey(key);
-  const [record, { local, remote }] = await Promise.all([ctx.flags.get(ctx.flagKey(key)), ctx.tiers()]);
-  if (record?.state === "removed") return null;
-  const [first, second] = record?.state === "remote" ? [remote, local] : [local, remote];
-  let value: T | null | undefined;
-  try {
-    value = await op(first);
-  } catch (error) {
-    if (first === local) throw error;
-    value = null; // the remote is unreachable: the local copy of a `remote` key holds the same bytes, if kept
+  const [initial, { local, remote }] = await Promise.all([ctx.flags.get(ctx.flagKey(key)), ctx.tiers()]);
+  let record = initial;
+  for (let attempt = 1; ; attempt++) {
+    const [first, second] = _tiersOf(record, local, remote);
+    if (!first) return null;
+    let value: T | null | undefined;
+    try {
+      value = await op(first);
+    } catch (error) {
+      if (first === local) throw error;
+      value = null; // the remote is unreachable: the local copy of a `remote` key holds the same bytes, if kept
+    }
+    if (value !== null && value !== undefined) return value;
+    if (!second) return null;
+    value = await op(second);
+    if (first !== local || value === null || value === undefined) return value ?? null;
+    // The local copy was missing and the remote answered. Right while a transferAndDelete moves the key; but a
+    // removal (or a newer write after one) may have taken the local copy after we read the record, and the remote may
+    // still hold an older generation: only a record that did not change meanwhile vouches for the remote's bytes.
+    const now = await ctx.flags.get(ctx.flagKey(key));
+    if (_sameRecord(now, record) || attempt === 5) return value;
+    record = now;
   }
-  return value ?? (await op(second)) ?? null;
+}
+
+function _sameRecord(a: FlagRecord | null, b: FlagRecord | null): boolean {
+  return a?.generation === b?.generation && a?.state === b?.state;
+}
+
+/**
+ * The tiers to read, in order: none for a removed key; the remote first once it holds the current generation; else
+ * the local copy, then the remote, which holds the previous generation while a transferAndDelete moves it. A write
+ * that began after a removal (or on a new key) has no previous value: only its local copy is read.
+ */
+function _tiersOf(record: FlagRecord | null, local: Driver, remote: Driver): Driver[] {
+  if (record?.state === "removed") return [];
+  if (record?.state === "remote") return [remote, local];
+  return record?.replaced === 0 ? [local] : [local, remote];
 }
 
 /** The meta of the tier that holds the current generation, with `tier`, `state` and `generation` added. */
 export async function _readMeta(ctx: _Context, key: string, opts: object): Promise<StorageMeta | null> {
   _assertKey(key);
   const record = await ctx.flags.get(ctx.flagKey(key));
-  if (record?.state === "removed") return null;
   const { local, remote } = await ctx.tiers();
-  const order: Array<[Driver, "local" | "remote"]> =
-    record?.state === "remote" ? [[remote, "remote"], [local, "local"]] : [[local, "local"], [remote, "remote"]];
-  for (const [driver, tier] of order) {
+  for (const driver of _tiersOf(record, local, remote)) {
+    const tier = driver === local ? "local" : "remote";
     if (!(await driver.hasItem(key, {}))) continue;
     const meta = (await driver.getMeta?.(key, opts)) ?? {};
     return { ...meta, tier, state: record?.state ?? tier, generation: record?.generation };

@@ -55,6 +55,20 @@ export async function _clear(ctx: _Context, base: string, opts: object): Promise
   await Promise.all(held.map(([flagKey, record]) => _finishRemoval(ctx, remote, keyOf(flagKey), record)));
 }
 
+/**
+ * A transfer found its key removed when it settled: its upload may have put the object back after the removal's
+ * delete. Delete it again, in the key's lane and only while the key is still removed (or forgotten): a write that
+ * begins meanwhile waits, so this delete never lands on a newer generation's upload. Then drop the tombstone.
+ */
+export function _dropStaleUpload(ctx: _Context, key: string, remote: Driver): Promise<void> {
+  return ctx.lane(key, async () => {
+    const record = await ctx.flags.get(ctx.flagKey(key));
+    if (record && record.state !== "removed") return; // written again: that generation's transfer replaces the object
+    await remote.removeItem?.(key, {});
+    if (record) await ctx.flags.forget(ctx.flagKey(key), record.generation);
+  });
+}
+
 // --- internal ---
 
 /**

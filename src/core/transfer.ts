@@ -4,6 +4,7 @@ import { _held } from "../flags/_transitions.ts";
 import { _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
 import { _keepLease, _pollWhile, type _Lease } from "./_lease.ts";
+import { _dropStaleUpload } from "./remove.ts";
 import type { TransferJob, TransferOutcome } from "../types.ts";
 
 /**
@@ -63,8 +64,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
     // (we held the key), so take it away again and drop the tombstone.
     const record = settled.record;
     if (!record || record.state === "removed") {
-      await tiers.remote.removeItem?.(key, {});
-      if (record) await ctx.flags.forget(flagKey, record.generation);
+      await _dropStaleUpload(ctx, key, tiers.remote);
     } else if (lost) {
       await _repairOverwrite(ctx, key, tiers.local);
     }
@@ -73,12 +73,15 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
   if (deleteLocal) {
     // Only while the key is ours: a transfer of this generation that took over our lapsed lease deletes it itself.
     if (settled.record.lease === token) {
-      try {
-        if (await _stillEvicting(ctx, flagKey, token, generation, lease)) await tiers.local.removeItem?.(key, {});
-      } finally {
-        lease.stop();
-        await ctx.flags.evicted(flagKey, token);
-      }
+      // Tracked in this process, so that a write of the key waits for the delete call itself, not only for the mark.
+      await ctx.evict(key, async () => {
+        try {
+          if (await _stillEvicting(ctx, flagKey, token, generation, lease)) await tiers.local.removeItem?.(key, {});
+        } finally {
+          lease.stop();
+          await ctx.flags.evicted(flagKey, token);
+        }
+      });
     } else lease.stop();
   }
   await _safely(() =>

@@ -41,8 +41,10 @@ async function _intentAndPut(ctx: _Context, key: string, kind: ValueKind, put: (
   } catch (cause) {
     throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
   }
-  // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it. Its
-  // mark is renewed by the delete's lease until the delete really ended (evicted), so this waits for that, not a timer.
+  // A transferAndDelete is removing the previous local copy: let it finish so it cannot take our bytes with it. In this
+  // process its delete call is awaited itself; elsewhere its mark, renewed by the delete's lease until the delete
+  // really ended (evicted).
+  await ctx.evicting(key)?.catch(() => {});
   const evicting = (record: FlagRecord): boolean => (record.evictUntil ?? 0) > Date.now();
   if (evicting(begun.record)) await _pollWhile(ctx, key, begun.record, evicting);
   try {

@@ -60,7 +60,9 @@ export function _begin(
   const record = _newGeneration(previous, delayed ? "local" : "queued", now, floor);
   // The kind rides on the write's one round trip; the transfer reads it from the record its claim returns.
   if (kind) record.kind = kind;
-  record.replaced = previous?.generation ?? 0;
+  // 0 after a removal too: no value of the key is left anywhere (a fenced transfer may skip its HeadObject, and reads
+  // never fall back to a remote object, which can only be a stale upload that landed after the removal's delete).
+  record.replaced = previous && previous.state !== "removed" ? previous.generation : 0;
   return { next: record, result: { record, previous } };
 }
 

@@ -96,7 +96,7 @@ if OP == 'begin' then
   if prev and truthy(prev.lease) then r.lease, r.leaseUntil = prev.lease, prev.leaseUntil end
   if prev and prev.evictUntil and prev.evictUntil > ms then r.evictUntil = prev.evictUntil end
   if truthy(ARGV[4]) then r.kind = ARGV[4] end
-  r.replaced = prev and prev.generation or 0
+  r.replaced = (prev and prev.state ~= 'removed') and prev.generation or 0
   save(key, r)
   return '{"record":' .. json(r) .. ',"previous":' .. json(prev) .. '}'
 end

@@ -23,7 +23,7 @@ import { checkHistory, createHistory, type Op } from "../support/history.ts";
 // and against references with a planted flaw.
 // Fast profile in `npm test`; QS_HISTORY_LONG=1 for the long one (more seeds, clients and operations).
 const LONG = process.env.QS_HISTORY_LONG === "1";
-const SEEDS = LONG ? Array.from({ length: 24 }, (_, i) => 101 + i) : [1, 2, 3, 4, 5, 6, 7, 8];
+const SEEDS = process.env.QS_HISTORY_SEEDS ? process.env.QS_HISTORY_SEEDS.split(",").map(Number) : LONG ? Array.from({ length: 24 }, (_, i) => 101 + i) : [1, 2, 3, 4, 5, 6, 7, 8];
 const CLIENTS = LONG ? 6 : 4;
 const OPS = LONG ? 60 : 24;
 const KEYS = ["a", "dir:b", "c"];

@@ -203,9 +203,12 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
   const remoteMemory = tiers.remoteRaw;
   const { driver: faulty, control } = faultyDriver(tiers.remote);
   control.failWhen(() => random() < 0.15);
+  // Local puts fail now and then too (issue 20): the write rejects and the key stays as it was.
+  const { driver: faultyLocal, control: localControl } = faultyDriver(tiers.local);
+  localControl.failWhen(() => random() < 0.05);
   const queue = manualQueue();
   const storage = createQueuedStorage({
-    local: tiers.local,
+    local: faultyLocal,
     remote: faulty,
     queue,
     task,
@@ -273,11 +276,18 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
       const value = `${key}#${++counter}`;
       const kind = pick(["text", "bytes", "stream", "blob"] as const);
       op = `write(${kind}) ${key}`;
-      if (kind === "text") await storage.setItem(key, value);
-      else if (kind === "bytes") await storage.setItemRaw(key, encode(value));
-      else if (kind === "stream") await storage.setItemRaw(key, new Blob([encode(value)]).stream());
-      else await storage.setItemRaw(key, new Blob([encode(value)]));
-      expected.set(key, value);
+      const failures = localControl.failures;
+      try {
+        if (kind === "text") await storage.setItem(key, value);
+        else if (kind === "bytes") await storage.setItemRaw(key, encode(value));
+        else if (kind === "stream") await storage.setItemRaw(key, new Blob([encode(value)]).stream());
+        else await storage.setItemRaw(key, new Blob([encode(value)]));
+        expected.set(key, value);
+      } catch (error) {
+        // Only an injected local failure may reject a write, and then nothing changes (checked by the reads below).
+        if (localControl.failures === failures) throw error;
+        op = `rejected ${op}`;
+      }
     } else if (roll < 0.4 && profile.removes) {
       op = `remove ${key}`;
       await storage.removeItem(key);
@@ -311,6 +321,7 @@ async function run(seed: number, task: Task, flagsKind: "memory" | "storage", pr
 
   // Convergence: no more faults, deliver until idle, sync() picks up what was dead-lettered.
   control.failWhen(undefined);
+  localControl.failWhen(undefined);
   for (let round = 0; round < 50; round++) {
     await Promise.all(inFlight);
     if (queue.pending.length === 0) {

@@ -63,7 +63,7 @@ export function checkHistory(ops: Op[]): string[] {
     }
     // Completed reads, writes and removes take part; failed writes never took effect (invariant 6).
     const events = mine.filter((op) => op.ok);
-    if (!_linearizable(events)) problems.push(`"${key}": no linearization exists:\n${_describe(events)}`);
+    if (!_linearizable(events)) problems.push(`"${key}": no linearization exists:\n${_describe(_shortestViolation(events))}`);
   }
   return problems;
 }
@@ -94,6 +94,19 @@ function _linearizable(events: Op[]): boolean {
     return false;
   };
   return search(0, null);
+}
+
+/**
+ * The shortest failing prefix, for the report: the reads that ended by some instant and the writes that began by it
+ * (a sub-history that stays linearizable when the whole is). Its last read is where it goes wrong.
+ */
+function _shortestViolation(events: Op[]): Op[] {
+  const ends = [...new Set(events.filter((op) => op.kind === "read").map((op) => op.end))].sort((a, b) => a - b);
+  for (const instant of ends) {
+    const prefix = events.filter((op) => (op.kind === "read" ? op.end <= instant : op.start <= instant));
+    if (!_linearizable(prefix)) return prefix;
+  }
+  return events;
 }
 
 function _describe(events: Op[]): string {
