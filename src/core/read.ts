@@ -10,28 +10,35 @@ import type { FlagRecord } from "../types.ts";
  */
 export async function _read<T>(ctx: _Context, key: string, op: (driver: Driver) => Promise<T | null | undefined>): Promise<T | null> {
   _assertKey(key);
-  const [initial, { local, remote }] = await Promise.all([ctx.flags.get(ctx.flagKey(key)), ctx.tiers()]);
+  const flagKey = ctx.flagKey(key);
+  const [initial, { local, remote }] = await Promise.all([ctx.flags.get(flagKey), ctx.tiers()]);
   let record = initial;
   for (let attempt = 1; ; attempt++) {
-    const [first, second] = _tiersOf(record, local, remote);
-    if (!first) return null;
-    let value: T | null | undefined;
-    try {
-      value = await op(first);
-    } catch (error) {
-      if (first === local) throw error;
-      value = null; // the remote is unreachable: the local copy of a `remote` key holds the same bytes, if kept
+    if (record?.state === "removed") return null;
+    if (record?.state === "remote") {
+      let value: T | null | undefined;
+      try {
+        value = await op(remote);
+      } catch {
+        value = null; // the remote is unreachable: the local copy of a `remote` key holds the same bytes, if kept
+      }
+      return value ?? (await op(local)) ?? null;
     }
+    const value = await op(local);
     if (value !== null && value !== undefined) return value;
-    if (!second) return null;
-    value = await op(second);
-    if (first !== local || value === null || value === undefined) return value ?? null;
-    // The local copy was missing and the remote answered. Right while a transferAndDelete moves the key; but a
-    // removal (or a newer write after one) may have taken the local copy after we read the record, and the remote may
-    // still hold an older generation: only a record that did not change meanwhile vouches for the remote's bytes.
-    const now = await ctx.flags.get(ctx.flagKey(key));
-    if (_sameRecord(now, record) || attempt === 5) return value;
-    record = now;
+    // No local copy. Right while a transferAndDelete moves the key (the record then changed: read it again), or while
+    // a write of a new generation stores its bytes over an evicted one (the remote holds the previous generation).
+    // A removal may also have taken the copy after we read the record: only an unchanged record vouches for the remote.
+    const now = await ctx.flags.get(flagKey);
+    if (!_sameRecord(now, record) && attempt < 5) {
+      record = now;
+      continue;
+    }
+    if (record?.replaced === 0) return null; // no earlier value anywhere: a new key, or one written after a removal
+    const previous = await op(remote);
+    if (previous === null || previous === undefined) return null;
+    if (_sameRecord(await ctx.flags.get(flagKey), record) || attempt >= 5) return previous;
+    record = await ctx.flags.get(flagKey);
   }
 }
 
