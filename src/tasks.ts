@@ -1,5 +1,5 @@
 import { _error } from "./_errors.ts";
-import { knownLength } from "./drivers/_utils.ts";
+import { knownLength } from "./_streams.ts";
 import type { Storage, Task, TaskContext } from "./types.ts";
 
 /**

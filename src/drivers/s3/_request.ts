@@ -1,5 +1,5 @@
 import type { AwsClient } from "aws4fetch";
-import { createError } from "../_utils.ts";
+import { createError } from "../../_errors.ts";
 import type { RequestSigner } from "./_sign.ts";
 import { parseS3Error } from "./_xml.ts";
 

@@ -1,7 +1,8 @@
-import { blobStream, createError, knownLength } from "../_utils.ts";
+import { blobStream, knownLength } from "../../_streams.ts";
+import { createError } from "../../_errors.ts";
 import { s3Error, s3Request, type S3Context, type S3Error } from "./_request.ts";
 import { uploadParts } from "./_multipart.ts";
-import { createPartReader, type PartReader } from "./_parts.ts";
+import { createPartReader, type PartReader } from "../../_parts.ts";
 import { sha256 } from "./_crypto.ts";
 import { toHex, toUploadSource } from "./_values.ts";
 

@@ -1,5 +1,5 @@
 // Browser-facing URLs of objects: presigned GET URLs (SigV4 query signing) or a public base (public bucket, CDN).
-import { createError } from "../_utils.ts";
+import { createError } from "../../_errors.ts";
 import { encodeRfc3986, objectUrl, type S3Context } from "./_request.ts";
 
 /** Options of a browser-facing object URL (`getInstance().getUrl(key, options)`). */
