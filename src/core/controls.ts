@@ -5,7 +5,7 @@ import { _failJob, _runJob } from "./transfer.ts";
 import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
 import { _validateJob } from "../_job.ts";
 import { _verifyRemote } from "./_verify.ts";
-import { _urlOf } from "../serve/url.ts";
+import { _urlOf } from "./url.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {

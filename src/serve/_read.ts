@@ -6,7 +6,7 @@ import type { _Context } from "../core/context.ts";
 import { _disposition, _etagOf, _ifRangeHolds, _noneMatch, _notModifiedSince, _parseRange, _time } from "./_http.ts";
 import { _bytesResponse, _streamResponse } from "./_bytes.ts";
 import { _locate, type _Located } from "./_locate.ts";
-import { _remoteUrl } from "./url.ts";
+import { _remoteUrl } from "../core/url.ts";
 import type { _ServeSettings } from "./_settings.ts";
 
 /** Answer a GET or HEAD of `key`. */
