@@ -1,4 +1,4 @@
-import type { FlagRecord } from "../types.ts";
+import type { FlagRecord } from "../contracts.ts";
 import type { _Context } from "./context.ts";
 
 /** Poll the key's record (5 ms, doubling to 200 ms) while `waiting(record)` holds; resolves to the last record read. */

@@ -1,5 +1,5 @@
 import type { Driver } from "unstorage";
-import type { TransferJob } from "../types.ts";
+import type { TransferJob } from "../contracts.ts";
 import type { _Context } from "./context.ts";
 
 /**

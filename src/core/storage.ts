@@ -7,7 +7,8 @@ import { _assertDriverOption } from "./_resolve.ts";
 import { _held } from "../flags/_transitions.ts";
 import { _pollWhile } from "./_poll.ts";
 import { _accessOf, _registerAccess } from "./_access.ts";
-import type { FlagRecord, QueuedStorageControls, QueuedStorageOptions, TransferConsumer, ValueKind } from "../types.ts";
+import type { FlagRecord, TransferConsumer, ValueKind } from "../contracts.ts";
+import type { QueuedStorageControls, QueuedStorageOptions } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
 

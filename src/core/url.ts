@@ -3,7 +3,8 @@
 import type { Driver } from "unstorage";
 import { _error, _messageOf } from "../_errors.ts";
 import type { _Context } from "./context.ts";
-import type { FlagRecord, UrlContext, UrlOption, UrlOptions } from "../types.ts";
+import type { FlagRecord } from "../contracts.ts";
+import type { UrlContext, UrlOption, UrlOptions } from "../types.ts";
 
 /** A remote driver instance that can hand out browser URLs (our S3 driver: presigned or `publicUrl`). */
 interface _UrlInstance {

@@ -1,4 +1,4 @@
-import type { FlagRecord, FlagStore } from "../types.ts";
+import type { FlagRecord, FlagStore } from "../contracts.ts";
 import * as t from "./_transitions.ts";
 
 /** Where an applying store keeps serialized records. */

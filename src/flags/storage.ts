@@ -1,5 +1,5 @@
 import type { Driver } from "unstorage";
-import type { FlagStore } from "../types.ts";
+import type { FlagStore } from "../contracts.ts";
 import { _normalizeKey } from "../_keys.ts";
 import { _applyingStore } from "./_applying.ts";
 

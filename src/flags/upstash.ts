@@ -1,7 +1,7 @@
 import { Redis } from "@upstash/redis";
 import { _error, _messageOf } from "../_errors.ts";
 import { _FLAGS_LUA } from "./_upstash-lua.ts";
-import type { ClaimResult, FlagRecord, FlagStore, SettleResult } from "../types.ts";
+import type { ClaimResult, FlagRecord, FlagStore, SettleResult } from "../contracts.ts";
 
 /** Options of {@link upstashFlags}. */
 export interface UpstashFlagsOptions {

@@ -1,4 +1,4 @@
-import type { TransferConsumer, TransferJob, TransferQueue } from "../types.ts";
+import type { TransferConsumer, TransferJob, TransferQueue } from "../contracts.ts";
 
 export interface MemoryQueueOptions {
   /**

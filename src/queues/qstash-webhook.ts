@@ -3,7 +3,8 @@ import { _validateJob } from "../_job.ts";
 import { _readBody, type _BodyRefusal } from "./_body.ts";
 import { _env, _failureCallbackUrl, _isFailureUrl, _qstashError } from "./_qstash-shared.ts";
 import { _bodyMatches, _signingKeys, _verifyToken } from "./_qstash-token.ts";
-import type { QueuedStorageControls, TransferJob } from "../types.ts";
+import type { TransferJob } from "../contracts.ts";
+import type { QueuedStorageControls } from "../types.ts";
 
 /** Options of {@link createTransferHandler}. */
 export interface TransferHandlerOptions {

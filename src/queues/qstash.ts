@@ -2,7 +2,7 @@ import { Client, type FlowControl, type PublishRequest } from "@upstash/qstash";
 import { _messageOf } from "../_errors.ts";
 import { _validateJob } from "../_job.ts";
 import { _assertHttpUrl, _env, _failureCallbackUrl, _qstashError } from "./_qstash-shared.ts";
-import type { TransferJob, TransferQueue } from "../types.ts";
+import type { TransferJob, TransferQueue } from "../contracts.ts";
 
 export { createTransferHandler } from "./qstash-webhook.ts";
 export type { TransferHandlerOptions } from "./qstash-webhook.ts";

@@ -7,7 +7,8 @@ import type { FileHandlerOptions } from "../../serve/handler.ts";
 import { _serveSettings } from "../../serve/_settings.ts";
 import { queuedDriver } from "../../core/storage.ts";
 import { transfer, transferAndDelete } from "../../tasks.ts";
-import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
+import type { FlagStore, TransferQueue } from "../../contracts.ts";
+import type { QueuedStorageControls } from "../../types.ts";
 import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_config.ts";
 import type { NitroFileHandlerOptions } from "./_options.ts";
 
