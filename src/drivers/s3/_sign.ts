@@ -5,7 +5,7 @@
 // aws4fetch signs the same way and still signs presigned URLs (`presign` below); requests we sign ourselves because
 // its signer takes three Web Crypto jobs per request (about 100 µs of CPU on Node, more than the rest of a 16 KiB
 // upload's signing and hashing together), and builds a Request we never send. The output is checked against aws4fetch's for
-// the same inputs (test/drivers/s3-sign.test.ts), and s3rver verifies every signature in the tests.
+// the same inputs (test/drivers/s3/sign.test.ts), and s3rver verifies every signature in the tests.
 import type { AwsClient } from "aws4fetch";
 import { hmacSha256, sha256, toHex } from "./_crypto.ts";
 
