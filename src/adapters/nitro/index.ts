@@ -1,5 +1,6 @@
 import { _dirOf, _resolveIn } from "../../_node/paths.ts";
 import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_config.ts";
+import { _error } from "../../_errors.ts";
 
 export type { QueuedStorageRuntimeConfig } from "./_config.ts";
 export { defineFileHandlerOptions, type NitroFileHandlerOptions } from "./_options.ts";
@@ -114,7 +115,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     serve: { ...defaults.serve, ...configOptions.serve, ...given.serve },
   };
   if (!config.remote?.driver) {
-    throw new Error("[queued-storage] [nitro] set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage");
+    throw _error("set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage", { scope: "nitro" });
   }
   // `serve.options` names code to bundle: used here, then left out of the runtime config so no env value can seem to change it.
   const { options: serveOptions, ...serve } = config.serve;
@@ -122,7 +123,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
   nitro.options.runtimeConfig.queuedStorage = config;
   const serveRoute = config.serve.route.replace(/\/+$/, "");
   if (serveOptions !== undefined && (typeof serveOptions !== "string" || !serveOptions || !serveRoute)) {
-    throw new Error(`[queued-storage] [nitro] \`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`);
+    throw _error(`\`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`, { scope: "nitro" });
   }
 
   const own = (file: string): string => _ownFile(file);
@@ -156,7 +157,7 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
     nitro.options.handlers.push({ route, method: "post", handler: own(nitro3 ? "adapters/_nitro-handler-web" : "adapters/_nitro-handler") });
   }
   if (serveRoute) {
-    if (!serveRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`);
+    if (!serveRoute.startsWith("/")) throw _error(`\`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`, { scope: "nitro" });
     nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own(nitro3 ? "adapters/_nitro-serve-web" : "adapters/_nitro-serve") });
   }
 }
