@@ -2,17 +2,17 @@ import type { AwsClient } from "aws4fetch";
 import type { Driver, StorageMeta } from "unstorage";
 import { createError } from "../../_errors.ts";
 import { _keyDepth, _keyPath } from "../../_keys.ts";
+import { contentTypeOf } from "../../_mime.ts";
 import { rangeOf, sliceStream, type ByteRange } from "../../_streams.ts";
+import { deleteObjects, listObjects, readMeta } from "./_bucket.ts";
 import { createContext, partSettings, type PartSettings, type S3DriverOptions } from "./_config.ts";
-import { presignedUrl, urlSettings, type S3UrlOptions, type S3UrlSettings } from "./_url.ts";
-
-export type { S3DriverOptions } from "./_config.ts";
-export type { S3UrlOptions } from "./_url.ts";
-export type { ByteRange } from "../../_streams.ts";
 import { objectUrl, s3Request, type S3Context } from "./_request.ts";
 import { putValue } from "./_upload.ts";
-import { contentTypeOf } from "../../_mime.ts";
-import { deleteObjects, listObjects, readMeta } from "./_bucket.ts";
+import { presignedUrl, urlSettings, type S3UrlOptions, type S3UrlSettings } from "./_url.ts";
+
+export type { ByteRange } from "../../_streams.ts";
+export type { S3DriverOptions } from "./_config.ts";
+export type { S3UrlOptions } from "./_url.ts";
 
 export interface S3DriverInstance {
   client: AwsClient;
