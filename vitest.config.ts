@@ -4,8 +4,8 @@ import { defineConfig, type ViteUserConfig } from "vitest/config";
 // second time with `unstorage` resolved to unstorage 2 (devDependency `unstorage-v2`, an npm alias).
 const UNSTORAGE_2_FILES = [
   "test/unstorage-major.test.ts",
-  "test/drivers/fs.test.ts",
-  "test/drivers/s3.test.ts",
+  "test/drivers/fs/driver.test.ts",
+  "test/drivers/s3/driver.test.ts",
   "test/core/storage.test.ts",
   "test/runtimes/node.test.ts",
 ];

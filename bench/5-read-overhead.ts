@@ -3,7 +3,7 @@ import { createStorage } from "unstorage";
 import fsDriver from "../src/drivers/fs/index.ts";
 import s3Driver from "../src/drivers/s3/index.ts";
 import { createQueuedStorage, memoryFlags } from "../src/index.ts";
-import type { FlagStore } from "../src/types.ts";
+import type { FlagStore } from "../src/contracts.ts";
 import { upstashFlags } from "../src/flags/upstash.ts";
 import { randomPrefix, redisDeleteMatching } from "../test/support/redis.ts";
 import { countedFlags } from "./_counting.ts";

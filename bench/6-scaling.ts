@@ -2,7 +2,7 @@ import { join } from "node:path";
 import fsDriver from "../src/drivers/fs/index.ts";
 import s3Driver from "../src/drivers/s3/index.ts";
 import { createQueuedStorage, memoryFlags, type QueuedStorage } from "../src/index.ts";
-import type { FlagStore } from "../src/types.ts";
+import type { FlagStore } from "../src/contracts.ts";
 import { upstashFlags } from "../src/flags/upstash.ts";
 import { randomPrefix, redisDeleteMatching } from "../test/support/redis.ts";
 import type { UpstashProxy } from "../test/support/upstash-proxy.ts";

@@ -1,4 +1,4 @@
-import type { FlagStore } from "../src/types.ts";
+import type { FlagStore } from "../src/contracts.ts";
 
 export interface CountedFlags {
   flags: FlagStore;

@@ -7,7 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { Readable } from "node:stream";
 import { AwsClient } from "aws4fetch";
-import { rssSampler } from "./_rss.ts";
+import { childMain, measured } from "./_harness.ts";
 import { TIMING, type PeerJob, type PeerMeasurement } from "./_peers.ts";
 
 const job = JSON.parse(process.argv[2] ?? "{}") as PeerJob;
@@ -204,26 +204,9 @@ async function prepare(): Promise<() => Promise<number>> {
 
 async function main(): Promise<PeerMeasurement> {
   const run = await prepare();
-  (globalThis as { gc?: () => void }).gc?.();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  process.stdout.write(TIMING); // the parent reads the stand-in's CPU from here on
-  const cpu = process.cpuUsage();
-  const sampler = rssSampler(10);
-  const started = performance.now();
-  const amount = await run();
-  const ms = performance.now() - started;
-  const rss = sampler.stop();
-  const used = process.cpuUsage(cpu);
-  return { ms, amount, rssGrowth: rss.growth, cpuMs: (used.user + used.system) / 1000 };
+  // TIMING: the parent reads the stand-in's CPU from here on.
+  const { value: amount, ms, rssGrowth, cpuMs } = await measured(run, () => process.stdout.write(TIMING));
+  return { ms, amount, rssGrowth, cpuMs };
 }
 
-main().then(
-  (result) => {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    process.exit(0);
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+childMain(main);

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runChild } from "./_harness.ts";
 import type { ChildS3 } from "./_rss.ts";
 
 /** The libraries compared by benchmark 7; `ours` is our S3 driver fed by our fs driver, `queued` the whole transfer. */
@@ -30,28 +29,13 @@ export interface PeerMeasurement {
   cpuMs: number;
 }
 
-const CHILD = fileURLToPath(new URL("./_peers-child.ts", import.meta.url));
 /** The line a child prints when its clock starts (after loading, warming up and a GC). */
 export const TIMING = "timing\n";
 
 /** Runs one variant in a fresh Node process (see _peers-child.ts); `onTiming` runs when its clock starts. */
-export async function measurePeer(job: PeerJob, onTiming?: () => void): Promise<PeerMeasurement> {
-  // BENCH_CHILD_FLAGS: extra Node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
-  const flags = process.env.BENCH_CHILD_FLAGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, ["--expose-gc", ...flags, "--import", "jiti/register", CHILD, JSON.stringify(job)], {
-    stdio: ["ignore", "pipe", "pipe"],
+export function measurePeer(job: PeerJob, onTiming?: () => void): Promise<PeerMeasurement> {
+  let timed = false;
+  return runChild<PeerMeasurement>("./_peers-child.ts", job, `${job.variant}, ${job.case}`, (soFar) => {
+    if (!timed && soFar.includes(TIMING)) (timed = true), onTiming?.();
   });
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => {
-    if (!out.includes(TIMING) && (out + text).includes(TIMING)) onTiming?.();
-    out += text;
-  });
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0 || !line.startsWith("{")) {
-    throw new Error(`bench/_peers-child.ts (${job.variant}, ${job.case}) failed with code ${code}:\n${err || out}`);
-  }
-  return JSON.parse(line) as PeerMeasurement;
 }

@@ -10,7 +10,8 @@ import fsDriver from "../src/drivers/fs/index.ts";
 import s3Driver from "../src/drivers/s3/index.ts";
 import { createQueuedStorage, storageFlags } from "../src/index.ts";
 import { multipartUpload } from "./_multipart-baseline.ts";
-import { rssSampler, type ChildJob, type ChildMeasurement, type ChildRemote, type ChildS3 } from "./_rss.ts";
+import { childMain, measured } from "./_harness.ts";
+import { type ChildJob, type ChildMeasurement, type ChildRemote, type ChildS3 } from "./_rss.ts";
 
 const job = JSON.parse(process.argv[2] ?? "{}") as ChildJob;
 
@@ -82,26 +83,12 @@ async function main(): Promise<ChildMeasurement> {
   const run = await prepare();
   // Node loads its fetch (undici) on first use: load it now, so that no side's RSS counts the code.
   await fetch("http://127.0.0.1:9/").catch(() => {});
-  (globalThis as { gc?: () => void }).gc?.();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const cpu = process.cpuUsage();
-  const sampler = rssSampler(10);
-  const started = performance.now();
-  const bytes = await run();
-  if (job.settle) await settled(job.settle.path, job.settle.size);
-  const ms = performance.now() - started;
-  const rss = sampler.stop();
-  const used = process.cpuUsage(cpu);
-  return { ms, bytes, rssStart: rss.start, rssPeak: rss.peak, rssGrowth: rss.growth, cpuMs: (used.user + used.system) / 1000 };
+  const { value: bytes, ms, rssStart, rssPeak, rssGrowth, cpuMs } = await measured(async () => {
+    const bytes = await run();
+    if (job.settle) await settled(job.settle.path, job.settle.size);
+    return bytes;
+  });
+  return { ms, bytes, rssStart, rssPeak, rssGrowth, cpuMs };
 }
 
-main().then(
-  (result) => {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    process.exit(0);
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+childMain(main);

@@ -1,22 +1,4 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-/** Samples this process's RSS every `everyMs` (10–20 ms) until stopped; reports peak − start in bytes. */
-export function rssSampler(everyMs = 10): { stop(): { start: number; peak: number; growth: number } } {
-  const start = process.memoryUsage.rss();
-  let peak = start;
-  const timer = setInterval(() => {
-    const now = process.memoryUsage.rss();
-    if (now > peak) peak = now;
-  }, everyMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      peak = Math.max(peak, process.memoryUsage.rss());
-      return { start, peak, growth: peak - start };
-    },
-  };
-}
+import { runChild } from "./_harness.ts";
 
 /** What one transfer measured in a fresh child process. */
 export interface ChildMeasurement {
@@ -57,24 +39,7 @@ export interface ChildS3 {
   partConcurrency?: number;
 }
 
-const CHILD = fileURLToPath(new URL("./_rss-child.ts", import.meta.url));
-
-/**
- * Run one transfer in a fresh Node process (`node --expose-gc --import jiti/register bench/_rss-child.ts`), so that
- * one measurement's garbage and heap growth never pollute the next, and the S3 stand-in is never in the same process.
- */
-export async function measureInChild(job: ChildJob): Promise<ChildMeasurement> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "jiti/register", CHILD, JSON.stringify(job)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (err += text));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0 || !line.startsWith("{")) {
-    throw new Error(`bench/_rss-child.ts (${job.kind}) failed with code ${code}:\n${err || out}`);
-  }
-  return JSON.parse(line) as ChildMeasurement;
+/** Run one transfer in a fresh Node process (bench/_rss-child.ts; see runChild in _harness.ts). */
+export function measureInChild(job: ChildJob): Promise<ChildMeasurement> {
+  return runChild<ChildMeasurement>("./_rss-child.ts", job, job.kind);
 }

@@ -14,6 +14,7 @@ import { toNodeHandler } from "h3-v2/node";
 import { defineFileHandler } from "../src/adapters/h3.ts";
 import fsDriver from "../src/drivers/fs/index.ts";
 import { createQueuedStorage } from "../src/index.ts";
+import { rssSampler } from "./_harness.ts";
 
 const [mode, dir] = process.argv.slice(2) as ["bare" | "handler" | "handler-h3v2", string];
 const storage = (): ReturnType<typeof createQueuedStorage> =>
@@ -42,12 +43,10 @@ const server =
       );
 
 // Growth is measured from the last "reset" (a warm server), not from process start: loading code is not serving.
-let start = process.memoryUsage.rss();
-let peak = start;
-setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10).unref();
+const rss = rssSampler(10);
 createInterface({ input: process.stdin }).on("line", (line) => {
-  if (line === "reset") start = peak = process.memoryUsage.rss();
-  if (line === "rss") process.stdout.write(`${JSON.stringify({ start, peak: Math.max(peak, process.memoryUsage.rss()) })}\n`);
+  if (line === "reset") rss.reset();
+  if (line === "rss") process.stdout.write(`${JSON.stringify(rss.read())}\n`);
 });
 process.stdin.on("end", () => process.exit(0));
 server.listen(0, "127.0.0.1", () => process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`));

@@ -1,4 +1,4 @@
-// `npm run bench [-- --full] [-- --only=3,5]`: runs the benchmarks, prints the table, writes bench/results*.json.
+// `npm run bench [-- --full] [-- --only=3,5]`: runs the benchmarks, prints the table, merges them into bench/results.json.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ const BENCHMARKS: Record<number, () => Promise<{ run: BenchRun }>> = {
   6: () => import("./6-scaling.ts"),
   7: () => import("./7-peers.ts"),
   8: () => import("./8-serving.ts"),
+  9: () => import("./9-webhook-cost.ts"),
 };
 
 interface SavedResult extends BenchResult {
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",").map(Number).filter(Boolean);
   const ids = only?.length ? only : Object.keys(BENCHMARKS).map(Number);
   const unknown = ids.filter((id) => !BENCHMARKS[id]);
-  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; there are 1–8`);
+  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(", ")}; there are 1–9`);
   const tmp = await mkdtemp(join(tmpdir(), "queued-storage-bench-"));
   const opts: BenchOptions = { full, tmp, log: (message) => process.stderr.write(`  · ${message}\n`) };
   const mode = full ? "full" : "quick";
@@ -72,17 +73,21 @@ async function main(): Promise<void> {
   }
 }
 
-/** Writes bench/results.json (this run) and merges into bench/results-<mode>.json (latest of each benchmark). */
+/**
+ * Merges this run into bench/results.json, the one results file: per mode (`quick`, `full`), the latest result of each
+ * benchmark, with the machine and commit of the latest run. Returns this run.
+ */
 async function save(mode: "quick" | "full", command: string, host: Machine, results: SavedResult[]): Promise<Saved> {
-  const here = fileURLToPath(new URL(".", import.meta.url));
+  const file = fileURLToPath(new URL("./results.json", import.meta.url));
   const saved: Saved = { mode, command, machine: host, date: new Date().toISOString(), benchmarks: results };
-  await writeFile(join(here, "results.json"), `${JSON.stringify(saved, null, 2)}\n`);
-  const perMode = join(here, `results-${mode}.json`);
-  const previous = await readFile(perMode, "utf8").then((text) => JSON.parse(text) as Saved, () => undefined);
-  const merged = new Map((previous?.benchmarks ?? []).map((b) => [b.id, b]));
+  const all: Partial<Record<"quick" | "full", Saved>> = await readFile(file, "utf8").then(
+    (text) => JSON.parse(text) as Partial<Record<"quick" | "full", Saved>>,
+    () => ({}),
+  );
+  const merged = new Map((all[mode]?.benchmarks ?? []).map((b) => [b.id, b]));
   for (const result of results) merged.set(result.id, result);
   const benchmarks = [...merged.values()].sort((a, b) => a.id - b.id);
-  await writeFile(perMode, `${JSON.stringify({ ...saved, benchmarks }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ ...all, [mode]: { ...saved, benchmarks } }, null, 2)}\n`);
   return saved;
 }
 

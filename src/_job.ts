@@ -1,6 +1,6 @@
 import { _error } from "./_errors.ts";
 import { _assertKey } from "./_keys.ts";
-import type { TransferJob } from "./types.ts";
+import type { TransferJob } from "./contracts.ts";
 
 /** A job from the outside (a webhook body, a worker message) checked strictly: `{ key, generation }` and nothing else. */
 export function _validateJob(job: unknown): TransferJob {

@@ -27,14 +27,30 @@ export function _assertKey(key: unknown): asserts key is string {
   }
 }
 
-/** unstorage's key normalisation: `/` and `\` become `:`, no leading or trailing separators. */
-export function _normalizeKey(key: string): string {
-  return key.replace(/[/\\]/g, ":").replace(/:+/g, ":").replace(/^:|:$/g, "");
+/** unstorage's key normalisation: `/` and `\` become `:`, no separators at either end, none doubled. */
+export function _normalizeKey(key: string | undefined): string {
+  return _normalized(key, ":");
 }
 
-/** The depth of a key: `a` is 0, `a:b` is 1. */
+/** The same key as a path: `:` and `\` become `/` (object keys, file paths). */
+export function _keyPath(key: string | undefined): string {
+  return _normalized(key, "/");
+}
+
+/** The depth of a normalised key: `a` is 0, `a:b` is 1. */
 export function _keyDepth(key: string): number {
   let depth = 0;
-  for (const char of key) if (char === ":") depth++;
+  for (let i = key.indexOf(":"); i !== -1; i = key.indexOf(":", i + 1)) depth++;
   return depth;
+}
+
+// --- internal ---
+
+// Vendored from unstorage's driver utils (`normalizeKey`), with the same behaviour.
+function _normalized(key: string | undefined, sep: ":" | "/"): string {
+  if (!key) return "";
+  return key
+    .replace(/[:/\\]/g, sep)
+    .replace(sep === ":" ? /:+/g : /\/+/g, sep)
+    .replace(sep === ":" ? /^:|:$/g : /^\/|\/$/g, "");
 }

@@ -1,3 +1,5 @@
+// "queued-storage": the edge-safe core. Every export is named here; unstorage's own types (Driver, Storage) come from
+// unstorage itself.
 export { createQueuedStorage, queuedDriver } from "./core/storage.ts";
 export type { QueuedStorage } from "./core/storage.ts";
 export { memoryQueue } from "./queues/memory.ts";
@@ -6,7 +8,33 @@ export { memoryFlags } from "./flags/memory.ts";
 export { storageFlags } from "./flags/storage.ts";
 export type { StorageFlagsOptions } from "./flags/storage.ts";
 export { defineTask, transfer, transferAndDelete } from "./tasks.ts";
-export type { QueuedStorageError } from "./_errors.ts";
-export type * from "./types.ts";
 export { createFileHandler } from "./serve/handler.ts";
 export type { FileHandlerOptions, FileOperation } from "./serve/handler.ts";
+export type { QueuedStorageError } from "./_errors.ts";
+export type {
+  DriverSpec,
+  FailedEvent,
+  QueuedStorageControls,
+  QueuedStorageOptions,
+  SyncOptions,
+  SyncReport,
+  TransferredEvent,
+  TransferStatus,
+  UrlContext,
+  UrlOption,
+  UrlOptions,
+} from "./types.ts";
+export type {
+  ClaimResult,
+  FlagRecord,
+  FlagStore,
+  SettleResult,
+  Task,
+  TaskContext,
+  TransferConsumer,
+  TransferJob,
+  TransferOutcome,
+  TransferQueue,
+  TransferState,
+  ValueKind,
+} from "./contracts.ts";

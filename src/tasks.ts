@@ -1,6 +1,7 @@
 import { _error } from "./_errors.ts";
-import { knownLength } from "./drivers/_utils.ts";
-import type { Storage, Task, TaskContext } from "./types.ts";
+import { knownLength } from "./_streams.ts";
+import type { Storage } from "unstorage";
+import type { Task, TaskContext } from "./contracts.ts";
 
 /**
  * Define a custom transfer task. `run` returns `true` when the remote holds the value, `false` to be retried;

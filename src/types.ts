@@ -1,43 +1,7 @@
-import type { Driver, Storage } from "unstorage";
-
-/** Where a key's bytes are, as far as the transfer is concerned. */
-export type TransferState = "local" | "queued" | "transferring" | "remote" | "failed";
-
-/**
- * The record kept per key in a {@link FlagStore}. `removed` is a tombstone: it exists only while a removal is
- * being finished (or a transfer that was in flight when the key was removed is still running).
- */
-export interface FlagRecord {
-  state: TransferState | "removed";
-  /** Bumped by every write and remove. Strictly increasing per key, also across removals (clock based). */
-  generation: number;
-  /** Transfer attempts of this generation. */
-  attempts: number;
-  /** Last transfer error of this generation. */
-  error?: string;
-  /** Epoch milliseconds of the last change. */
-  updatedAt: number;
-  /** Token of the transfer that currently holds the key (one transfer per key at a time). */
-  lease?: string;
-  /** Epoch ms until which {@link lease} is held; a crashed holder's lease lapses then. */
-  leaseUntil?: number;
-  /** Epoch ms until which a local copy is being deleted after a transfer; writes wait for it. */
-  evictUntil?: number;
-  /**
-   * How this generation was written: `text` by `setItem`, `raw` by `setItemRaw`. Set by `begin`, so the transfer
-   * knows how to copy without another round trip. Absent on records of older versions: copied raw.
-   */
-  kind?: ValueKind;
-  /**
-   * The generation this write replaced; `0` when the store knew no earlier value (no record, or a removal's tombstone):
-   * the remote then holds no object of the key but, at most, a stale upload that landed after the removal, so a fenced
-   * transfer skips its HeadObject and reads never fall back to the remote. Absent on records of older versions.
-   */
-  replaced?: number;
-}
-
-/** How a value was written, and so how it is transferred: `text` (`setItem`) or `raw` (`setItemRaw`). */
-export type ValueKind = "text" | "raw";
+// The user-facing types: options, controls and what they answer. The plug-in contracts (FlagStore, TransferQueue,
+// Task and their vocabulary) are in contracts.ts.
+import type { Driver } from "unstorage";
+import type { FlagStore, Task, TransferJob, TransferOutcome, TransferQueue, TransferState } from "./contracts.ts";
 
 /** What `status(key)` answers: the record without its internal lease bookkeeping. */
 export interface TransferStatus {
@@ -46,145 +10,6 @@ export interface TransferStatus {
   attempts: number;
   error?: string;
   updatedAt: number;
-}
-
-/** A transfer job. It carries the key and the generation it was queued for, never bytes, URLs or credentials. */
-export interface TransferJob {
-  key: string;
-  generation: number;
-}
-
-/** Outcome of trying to take the key for a transfer. */
-export type ClaimResult =
-  | { status: "claimed"; record: FlagRecord }
-  | { status: "stale"; record: FlagRecord | null }
-  | { status: "already-remote"; record: FlagRecord }
-  | { status: "busy"; record: FlagRecord };
-
-/** Outcome of settling a transfer that uploaded its bytes. */
-export type SettleResult =
-  | { status: "remote"; record: FlagRecord }
-  | { status: "stale"; record: FlagRecord | null };
-
-/**
- * Per-key transfer state. Every method is one atomic step (one round trip for remote stores), so concurrent
- * writers, transfers and removals on many instances stay consistent.
- */
-export interface FlagStore {
-  readonly name: string;
-  /** The record of `key`, or `null`. */
-  get(key: string): Promise<FlagRecord | null>;
-  /** Write intent: bump the generation, state `queued` (or `local` when delayed). Returns the new and the previous record. */
-  begin(key: string, options: { delayed: boolean; kind?: ValueKind }): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
-  /**
-   * Mark a key `queued` again for its current generation (`transfer(key)`, `sync()`); with `generation`, only if that
-   * is still the current one. `null` when there is nothing to queue (no record, a tombstone, another generation).
-   * A record that a transfer or an eviction holds (a live lease or eviction mark) is returned unchanged: it is
-   * never demoted while that work runs, and the work finishes the generation itself.
-   */
-  requeue(key: string, generation?: number): Promise<FlagRecord | null>;
-  /** Take the key for transferring `generation`; the same token renews its own lease. */
-  claim(key: string, generation: number, lease: { token: string; ms: number }): Promise<ClaimResult>;
-  /**
-   * Extend the lease held by `token` by `ms`, whatever the generation now is: the lease belongs to the running upload
-   * or local delete, not to the generation it started with. Also extends a running eviction's mark. `null` when the
-   * token no longer holds the key (the lease lapsed and another took it, or it was released).
-   */
-  renew(key: string, token: string, ms: number): Promise<FlagRecord | null>;
-  /**
-   * Compare-and-set to `remote` if the generation is still `generation`; releases the lease. With `evictMs`, the
-   * lease is kept (and renewed by the same token) while the local copy is deleted, and the key is marked as evicting
-   * until `evicted(key, token)`.
-   */
-  settle(key: string, generation: number, token: string, options?: { evictMs?: number }): Promise<SettleResult>;
-  /** Release the lease after a failed attempt, recording the error; `final` marks the key `failed`. */
-  release(key: string, generation: number, token: string, options: { error?: string; final?: boolean }): Promise<FlagRecord | null>;
-  /** The local delete of `token` finished: clear the eviction mark and release its lease. */
-  evicted(key: string, token: string): Promise<void>;
-  /**
-   * A write failed before its bytes were stored: if the record is still of `generation`, put `previous` back (`null`
-   * deletes the record). A lease or eviction mark that is live now stays, whatever `previous` says. `true` when rolled back.
-   */
-  rollback(key: string, generation: number, previous: FlagRecord | null): Promise<boolean>;
-  /** Tombstone: bump the generation and mark the key `removed`. */
-  remove(key: string): Promise<FlagRecord>;
-  /** Drop a tombstone of `generation` unless a transfer still holds the key. */
-  forget(key: string, generation: number): Promise<boolean>;
-  /** Every record that is not `remote`: `[key, record]` pairs, for `sync()`. */
-  pending(): Promise<Array<[string, FlagRecord]>>;
-  /** Remove the state of every key under `base` (all keys when empty): tombstones where a transfer holds the key. */
-  clear(base?: string): Promise<void>;
-  dispose?(): Promise<void> | void;
-}
-
-/** What the storage hands to a queue so that the queue can run jobs in process. */
-export interface TransferConsumer {
-  /** Run one job. Resolves to the outcome; rejects when the attempt failed and should be retried. */
-  handle(job: TransferJob): Promise<TransferOutcome>;
-  /** Retries are exhausted: mark the key `failed`. */
-  fail(job: TransferJob, error: unknown): Promise<void>;
-}
-
-/** How a job is enqueued. */
-export interface EnqueueOptions {
-  /**
-   * A deliberate redo (`transfer(key)`, `sync()`, a rollback): it must run even if an earlier delivery of the same
-   * job is still held by the queue service, so a deduplicating queue (QStash) gives it an id of its own.
-   */
-  redo?: boolean;
-}
-
-/** A queue of transfer jobs: in process ({@link TransferQueue} from `memoryQueue`) or QStash. */
-export interface TransferQueue {
-  readonly name: string;
-  /**
-   * Called once by the storage; in-process queues keep the consumer and take the storage's `retries` and
-   * `retryDelay` as defaults, remote queues may ignore it.
-   */
-  attach?(consumer: TransferConsumer, defaults?: { retries: number; retryDelay: number }): void;
-  enqueue(job: TransferJob, options?: EnqueueOptions): Promise<void>;
-  /** Enqueue many jobs at once (batches where the service allows it). */
-  enqueueMany?(jobs: TransferJob[], options?: EnqueueOptions): Promise<void>;
-  /** Resolve when nothing is pending or running in this process. */
-  drain?(): Promise<void>;
-  dispose?(): Promise<void> | void;
-}
-
-/** What one job did. `busy` means another transfer holds the key: try again shortly. */
-export type TransferOutcome =
-  | "transferred"
-  | "stale"
-  | "already-remote"
-  | "busy";
-
-/** What a task gets: the key, the generation and both tiers as unstorage Storage instances. */
-export interface TaskContext {
-  key: string;
-  generation: number;
-  /**
-   * How the generation was written: `text` (`setItem`: copy the stored string with `getItem`/`setItem` of the
-   * drivers) or `raw` (`setItemRaw`: copy bytes or a stream). `undefined` for records written before kinds were
-   * recorded: copy raw.
-   */
-  kind?: ValueKind;
-  /**
-   * No earlier generation of the key was known when it was written: the remote most likely holds nothing for it. A
-   * hint only (the flags may have been cleared): the default tasks then commit with `If-None-Match: *` at once and
-   * look at the remote only when that fails.
-   */
-  fresh?: boolean;
-  local: Storage;
-  remote: Storage;
-  /** Aborted when the transfer lost its lease (another may hold the key now) or the storage was disposed. */
-  signal: AbortSignal;
-}
-
-/** A transfer task: `run` returns `true` (done) or `false` (retry); throwing also retries, with the error recorded. */
-export interface Task {
-  readonly name: string;
-  run(context: TaskContext): Promise<boolean> | boolean;
-  /** Remove the local copy once the remote holds this generation (`transferAndDelete`). */
-  readonly deleteLocal?: boolean;
 }
 
 /** Passed to `onTransferred`. */
@@ -287,8 +112,6 @@ export interface UrlContext {
  */
 export type UrlOption = string | ((key: string, context: UrlContext) => string | Promise<string>);
 
-export type { Driver, Storage };
-
 /** Options of {@link createQueuedStorage} and {@link queuedDriver}. */
 export interface QueuedStorageOptions {
   /**
@@ -341,7 +164,7 @@ export interface QueuedStorageOptions {
   remoteUrl?: UrlOption;
 }
 
-/** Options after defaults are applied. */
+/** Options after defaults are applied. Internal: used by the core, not exported from the package. */
 export interface ResolvedQueuedStorageOptions {
   local: Driver;
   remote: Driver;

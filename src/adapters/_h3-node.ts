@@ -1,5 +1,5 @@
 import { _bytesOf } from "../serve/_bytes.ts";
-import { _writeToNode } from "../serve/_node-write.ts";
+import { _writeToNode } from "../_node-write.ts";
 import { _h3v1 } from "./_h3-request.ts";
 
 /**

@@ -1,3 +1,5 @@
+import { _error } from "../_errors.ts";
+
 /**
  * The part of an h3 event the adapters read. h3 2 (Nitro 3) carries the web `Request` as `event.req`; h3 1 (Nitro 2,
  * Nuxt 3/4) carries Node's request as `event.node.req` and converts with its own `toWebRequest`.
@@ -14,9 +16,9 @@ export interface H3EventLike {
  */
 export async function _h3Request(event: H3EventLike): Promise<Request> {
   if (_isWebRequest(event.req)) return event.req;
-  if (!event.node) throw new TypeError("[queued-storage] [h3] not an h3 event: it has neither a web `req` (h3 2) nor `node.req` (h3 1)");
+  if (!event.node) throw _error("not an h3 event: it has neither a web `req` (h3 2) nor `node.req` (h3 1)", { scope: "h3", type: TypeError });
   const h3 = await _h3v1();
-  if (typeof h3.toWebRequest !== "function") throw new TypeError("[queued-storage] [h3] an h3 1 event, but the `h3` module found has no `toWebRequest`");
+  if (typeof h3.toWebRequest !== "function") throw _error("an h3 1 event, but the `h3` module found has no `toWebRequest`", { scope: "h3", type: TypeError });
   return h3.toWebRequest(event as never);
 }
 

@@ -1,5 +1,5 @@
 import { _serial, type _Serial } from "../_serial.ts";
-import type { FlagStore } from "../types.ts";
+import type { FlagStore } from "../contracts.ts";
 
 // What this process knows about the work on each key, shared by every storage over the same FlagStore (two storages
 // over one memoryFlags are one key space):

@@ -1,5 +1,5 @@
 import { _error } from "../_errors.ts";
-import type { FlagRecord } from "../types.ts";
+import type { FlagRecord } from "../contracts.ts";
 import type { _Context } from "./context.ts";
 
 /** A transfer's hold on its key: renewed by its token for as long as the upload or local delete runs. */

@@ -1,5 +1,5 @@
 import type { Driver } from "unstorage";
-import { rangeOf, sliceStream, withKnownLength, type ByteRange } from "../drivers/_utils.ts";
+import { rangeOf, sliceStream, withKnownLength, type ByteRange } from "../_streams.ts";
 
 /** Drivers that take a `ReadableStream` in `setItemRaw` and answer `getItemRaw(key, { type: "stream" })`. */
 function _acceptsStreams(driver: Driver): boolean {

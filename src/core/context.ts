@@ -7,7 +7,8 @@ import { _rawSafeDriver } from "./_values.ts";
 import { memoryFlags } from "../flags/memory.ts";
 import { memoryQueue } from "../queues/memory.ts";
 import { transfer } from "../tasks.ts";
-import type { FlagStore, QueuedStorageOptions, ResolvedQueuedStorageOptions, Task, TransferQueue } from "../types.ts";
+import type { FlagStore, Task, TransferQueue } from "../contracts.ts";
+import type { QueuedStorageOptions, ResolvedQueuedStorageOptions } from "../types.ts";
 
 /** What the write, read and transfer paths share: the resolved options and both tiers. */
 export interface _Context {

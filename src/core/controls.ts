@@ -2,9 +2,11 @@ import type { _Context } from "./context.ts";
 import { _assertKey } from "../_keys.ts";
 import { _held, _toStatus } from "../flags/_transitions.ts";
 import { _failJob, _runJob } from "./transfer.ts";
-import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob } from "../types.ts";
+import type { Driver } from "unstorage";
+import type { FlagRecord, TransferJob } from "../contracts.ts";
+import type { QueuedStorageControls, SyncReport } from "../types.ts";
 import { _validateJob } from "../_job.ts";
-import { _urlOf } from "../serve/url.ts";
+import { _urlOf } from "./url.ts";
 import { _redoRemoval } from "./remove.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */

@@ -1,7 +1,7 @@
 import type { Driver, StorageMeta } from "unstorage";
 import { _assertKey, _keyDepth, _normalizeKey } from "../_keys.ts";
 import type { _Context } from "./context.ts";
-import type { FlagRecord } from "../types.ts";
+import type { FlagRecord } from "../contracts.ts";
 
 /**
  * The read path: local first unless the key is `remote`; each tier falls back to the other, so a read never misses a

@@ -3,7 +3,7 @@ import { _assertKey, _normalizeKey } from "../_keys.ts";
 import { _held } from "../flags/_transitions.ts";
 import type { _Context } from "./context.ts";
 import { _pollWhile } from "./_lease.ts";
-import type { FlagRecord } from "../types.ts";
+import type { FlagRecord } from "../contracts.ts";
 
 /**
  * The remove path: a tombstone (a new generation), both tiers' copies deleted, the tombstone dropped once free. The

@@ -8,7 +8,8 @@ import { _accessOf, _registerAccess } from "./_access.ts";
 import { _write } from "./write.ts";
 import { _read, _readKeys, _readMeta } from "./read.ts";
 import { _clear, _remove } from "./remove.ts";
-import type { QueuedStorageControls, QueuedStorageOptions, TransferConsumer } from "../types.ts";
+import type { TransferConsumer } from "../contracts.ts";
+import type { QueuedStorageControls, QueuedStorageOptions } from "../types.ts";
 
 const DRIVER_NAME = "queued-storage";
 

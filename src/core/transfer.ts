@@ -5,7 +5,7 @@ import { _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
 import { _keepLease, _pollWhile, type _Lease } from "./_lease.ts";
 import { _dropStaleUpload } from "./remove.ts";
-import type { TransferJob, TransferOutcome } from "../types.ts";
+import type { TransferJob, TransferOutcome } from "../contracts.ts";
 
 /**
  * Run one transfer job: take the key (one transfer per key at a time), run the task, compare-and-set the state to

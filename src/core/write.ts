@@ -3,7 +3,7 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _assertKey } from "../_keys.ts";
 import type { _Context } from "./context.ts";
 import { _pollWhile } from "./_lease.ts";
-import type { FlagRecord, ValueKind } from "../types.ts";
+import type { FlagRecord, ValueKind } from "../contracts.ts";
 
 /**
  * The write path: record the intent (one atomic step: a new generation, `queued`), store the bytes locally, then

@@ -1,6 +1,7 @@
-import type { FlagRecord, FlagStore } from "../types.ts";
+import type { FlagRecord, FlagStore } from "../contracts.ts";
 import * as t from "./_transitions.ts";
 import { _serial } from "../_serial.ts";
+import { _error } from "../_errors.ts";
 
 /** Where an applying store keeps serialized records. */
 export interface _RecordBackend {
@@ -26,9 +27,10 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     try {
       return typeof raw === "string" ? (JSON.parse(raw) as FlagRecord) : (raw as FlagRecord);
     } catch {
-      throw new Error(
-        `[queued-storage] [flags:${backend.name}] corrupt state record for key "${key}": a torn write? ` +
+      throw _error(
+        `corrupt state record for key "${key}": a torn write? ` +
           "Keep state in a driver with atomic writes (queued-storage/drivers/fs, not unstorage's fs)",
+        { scope: `flags:${backend.name}`, key },
       );
     }
   }

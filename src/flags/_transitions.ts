@@ -1,4 +1,4 @@
-import type { ClaimResult, FlagRecord, SettleResult, ValueKind } from "../types.ts";
+import type { ClaimResult, FlagRecord, SettleResult, ValueKind } from "../contracts.ts";
 
 // The per-key state machine as pure functions: (record, arguments, now) -> next record and result.
 // memoryFlags and storageFlags apply these; upstashFlags implements the same rules in Lua (src/flags/_upstash-lua.ts),

@@ -1,4 +1,4 @@
-import type { FlagStore } from "../types.ts";
+import type { FlagStore } from "../contracts.ts";
 import { _applyingStore } from "./_applying.ts";
 
 /**

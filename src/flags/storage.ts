@@ -1,8 +1,9 @@
 import type { Driver } from "unstorage";
-import type { FlagStore } from "../types.ts";
+import type { FlagStore } from "../contracts.ts";
 import { _normalizeKey } from "../_keys.ts";
 import { _applyingStore } from "./_applying.ts";
 import { _ownership } from "./_owner.ts";
+import { _error } from "../_errors.ts";
 
 export interface StorageFlagsOptions {
   /**
@@ -27,7 +28,7 @@ export interface StorageFlagsOptions {
  */
 export function storageFlags(driver: Driver, options: StorageFlagsOptions = {}): FlagStore {
   if (!driver || typeof driver.getItem !== "function" || typeof driver.setItem !== "function") {
-    throw new TypeError("[queued-storage] storageFlags(driver): `driver` must be a writable unstorage driver");
+    throw _error("storageFlags(driver): `driver` must be a writable unstorage driver", { type: TypeError, retryable: false });
   }
   const base = (options.base ?? "queued-storage:state").replace(/:+$/, "");
   const toDriverKey = (key: string): string => `${base}:${key}`;

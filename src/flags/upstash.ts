@@ -1,7 +1,7 @@
 import { Redis } from "@upstash/redis";
 import { _error, _messageOf } from "../_errors.ts";
 import { _FLAGS_LUA } from "./_upstash-lua.ts";
-import type { ClaimResult, FlagRecord, FlagStore, SettleResult } from "../types.ts";
+import type { ClaimResult, FlagRecord, FlagStore, SettleResult } from "../contracts.ts";
 
 /** Options of {@link upstashFlags}. */
 export interface UpstashFlagsOptions {
@@ -51,11 +51,11 @@ const BATCH = 200;
 export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
   const prefix = options.prefix ?? "qs";
   if (typeof prefix !== "string" || /^[\s"[{]/.test(prefix)) {
-    throw new TypeError(`[queued-storage] [${NAME}] \`prefix\` must be a string not starting with whitespace, '"', '[' or '{'`);
+    throw _error(`\`prefix\` must be a string not starting with whitespace, '"', '[' or '{'`, { scope: NAME, type: TypeError, retryable: false });
   }
   const ttl = options.tombstoneTtl ?? 86_400;
   if (!(typeof ttl === "number" && ttl > 0 && Number.isFinite(ttl))) {
-    throw new TypeError(`[queued-storage] [${NAME}] \`tombstoneTtl\` must be a positive number of seconds`);
+    throw _error("`tombstoneTtl` must be a positive number of seconds", { scope: NAME, type: TypeError, retryable: false });
   }
   const ttlMs = String(Math.max(1, Math.round(ttl * 1000)));
   const index = `${prefix}:pending`;
@@ -145,16 +145,16 @@ function _createClient(options: UpstashFlagsOptions): Redis {
   if (!url || !token) {
     const missing = [!url && "`url` (env UPSTASH_REDIS_REST_URL)", !token && "`token` (env UPSTASH_REDIS_REST_TOKEN)"];
     throw _error(
-      `[${NAME}] no Redis configured: pass \`redis\` (an @upstash/redis client) or \`url\` and \`token\` to upstashFlags(), ` +
+      `no Redis configured: pass \`redis\` (an @upstash/redis client) or \`url\` and \`token\` to upstashFlags(), ` +
         `or set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN; missing ${missing.filter(Boolean).join(" and ")}`,
-      { retryable: false },
+      { scope: NAME, retryable: false },
     );
   }
   try {
     // Replies are JSON text we parse ourselves: no need for the client's own deserialization.
     return new Redis({ url, token, automaticDeserialization: false });
   } catch (cause) {
-    throw _error(`[${NAME}] invalid \`url\`: ${_messageOf(cause)}`, { cause, retryable: false });
+    throw _error(`invalid \`url\`: ${_messageOf(cause)}`, { scope: NAME, cause, retryable: false });
   }
 }
 
@@ -162,7 +162,7 @@ function _failure(op: string, key: string | undefined, cause: unknown): Error {
   // The client's messages end with ", command was: <the whole request>" (a script of several KB): cut that off.
   const message = _messageOf(cause).split(", command was:")[0]!.slice(0, 300);
   const subject = key === undefined ? op : `${op} of key ${JSON.stringify(key)}`;
-  return _error(`[${NAME}] ${subject} failed: ${message}`, key === undefined ? { cause } : { key, cause });
+  return _error(`${subject} failed: ${message}`, key === undefined ? { scope: NAME, cause } : { scope: NAME, key, cause });
 }
 
 /** A record as `"1", field, value, …` script arguments (`"0"` for none): numbers as exact decimal text. */

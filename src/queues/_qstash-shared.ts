@@ -1,4 +1,4 @@
-import type { QueuedStorageError } from "../_errors.ts";
+import { _error } from "../_errors.ts";
 
 /**
  * The query parameter that marks the failure-callback URL: `<webhook url>?queued-storage=failure`. The queue
@@ -7,16 +7,6 @@ import type { QueuedStorageError } from "../_errors.ts";
  */
 export const _FAILURE_PARAM = "queued-storage";
 export const _FAILURE_VALUE = "failure";
-
-/** An error of the qstash entry; `retryable: false` when retrying cannot help. */
-export function _qstashError(
-  message: string,
-  options: { cause?: unknown; retryable?: boolean } = {},
-): QueuedStorageError {
-  const error: QueuedStorageError = new Error(`[queued-storage] [qstash] ${message}`, { cause: options.cause });
-  if (options.retryable !== undefined) error.retryable = options.retryable;
-  return error;
-}
 
 /**
  * A variable of `process.env` where there is one (Node, Bun, Deno's compat, Vercel Edge); `undefined` on runtimes
@@ -53,6 +43,6 @@ export function _assertHttpUrl(option: string, value: unknown): asserts value is
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
-    throw _qstashError(`option \`${option}\` must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+    throw _error(`option \`${option}\` must be an absolute http(s) URL, got ${JSON.stringify(value)}`, { scope: "qstash" });
   }
 }

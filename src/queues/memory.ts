@@ -1,4 +1,5 @@
-import type { TransferConsumer, TransferJob, TransferQueue } from "../types.ts";
+import type { TransferConsumer, TransferJob, TransferQueue } from "../contracts.ts";
+import { _error } from "../_errors.ts";
 
 export interface MemoryQueueOptions {
   /**
@@ -118,7 +119,7 @@ export function memoryQueue(options: MemoryQueueOptions = {}): TransferQueue & {
       pump();
     },
     async enqueue(job) {
-      if (disposed) throw new Error("[queued-storage] [memoryQueue] the queue was disposed");
+      if (disposed) throw _error("the queue was disposed", { scope: "memoryQueue" });
       if (queued.has(id(job))) return;
       queued.add(id(job));
       const entry = { job, attempt: 0, busy: 0 };

@@ -1,9 +1,10 @@
-import { _messageOf } from "../_errors.ts";
+import { _error, _messageOf } from "../_errors.ts";
 import { _validateJob } from "../_job.ts";
 import { _readBody, type _BodyRefusal } from "./_body.ts";
-import { _env, _failureCallbackUrl, _isFailureUrl, _qstashError } from "./_qstash-shared.ts";
+import { _env, _failureCallbackUrl, _isFailureUrl } from "./_qstash-shared.ts";
 import { _bodyMatches, _signingKeys, _verifyToken } from "./_qstash-token.ts";
-import type { QueuedStorageControls, TransferJob } from "../types.ts";
+import type { TransferJob } from "../contracts.ts";
+import type { QueuedStorageControls } from "../types.ts";
 
 /** Options of {@link createTransferHandler}. */
 export interface TransferHandlerOptions {
@@ -74,7 +75,7 @@ export function createTransferHandler(
   options: TransferHandlerOptions = {},
 ): (request: Request) => Promise<Response> {
   if (typeof target?.handle !== "function" || typeof target.fail !== "function") {
-    throw _qstashError("createTransferHandler(target): `target` must have handle(job) and fail(job, reason)");
+    throw _error("createTransferHandler(target): `target` must have handle(job) and fail(job, reason)", { scope: "qstash" });
   }
   const currentSigningKey = options.currentSigningKey ?? _env("QSTASH_CURRENT_SIGNING_KEY");
   const nextSigningKey = options.nextSigningKey ?? _env("QSTASH_NEXT_SIGNING_KEY");
@@ -82,7 +83,7 @@ export function createTransferHandler(
     !currentSigningKey && "`currentSigningKey` (env QSTASH_CURRENT_SIGNING_KEY)",
     !nextSigningKey && "`nextSigningKey` (env QSTASH_NEXT_SIGNING_KEY)",
   ].filter(Boolean);
-  if (missing.length > 0) throw _qstashError(`createTransferHandler: missing ${missing.join(" and ")}`);
+  if (missing.length > 0) throw _error(`createTransferHandler: missing ${missing.join(" and ")}`, { scope: "qstash" });
   // Only the keys given here count: the public dev-server keys are never accepted, whatever QSTASH_DEV says.
   const keys = _signingKeys(currentSigningKey!, nextSigningKey!);
   const failureBase = options.failureCallbackUrl ?? options.url;
@@ -93,7 +94,7 @@ export function createTransferHandler(
   const clockTolerance = options.clockTolerance ?? 5;
   for (const [name, value] of Object.entries({ maxBodyBytes, maxFailureBodyBytes, bodyTimeoutMs, clockTolerance })) {
     if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-      throw _qstashError(`createTransferHandler: option \`${name}\` must be a non-negative number, got ${String(value)}`);
+      throw _error(`createTransferHandler: option \`${name}\` must be a non-negative number, got ${String(value)}`, { scope: "qstash" });
     }
   }
 

@@ -1,8 +1,8 @@
 import { Client, type FlowControl, type PublishRequest } from "@upstash/qstash";
-import { _messageOf } from "../_errors.ts";
+import { _error, _messageOf } from "../_errors.ts";
 import { _validateJob } from "../_job.ts";
-import { _assertHttpUrl, _env, _failureCallbackUrl, _qstashError } from "./_qstash-shared.ts";
-import type { TransferJob, TransferQueue } from "../types.ts";
+import { _assertHttpUrl, _env, _failureCallbackUrl } from "./_qstash-shared.ts";
+import type { TransferJob, TransferQueue } from "../contracts.ts";
 
 export { createTransferHandler } from "./qstash-webhook.ts";
 export type { TransferHandlerOptions } from "./qstash-webhook.ts";
@@ -83,7 +83,7 @@ const BATCH_SIZE = 100;
  * const storage = createQueuedStorage({ local, remote, flags: upstashFlags(), queue });
  */
 export function qstashQueue(options: QStashQueueOptions): TransferQueue {
-  if (!options || typeof options !== "object") throw _qstashError("qstashQueue(options): `options` must be an object");
+  if (!options || typeof options !== "object") throw _error("qstashQueue(options): `options` must be an object", { scope: "qstash" });
   _assertHttpUrl("url", options.url);
   const url = options.url;
   if (options.failureCallbackUrl) _assertHttpUrl("failureCallbackUrl", options.failureCallbackUrl);
@@ -100,7 +100,7 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
   const getClient = (): Client => {
     if (client) return client;
     const token = options.token ?? _env("QSTASH_TOKEN");
-    if (!token) throw _qstashError("qstashQueue: no QStash token: pass `token` or `client`, or set QSTASH_TOKEN");
+    if (!token) throw _error("qstashQueue: no QStash token: pass `token` or `client`, or set QSTASH_TOKEN", { scope: "qstash" });
     const baseUrl = options.baseUrl ?? _env("QSTASH_URL");
     return (client = new Client(baseUrl ? { token, baseUrl } : { token }));
   };
@@ -134,7 +134,7 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
         const result = (await getClient().publishJSON(message)) as _Published;
         if (result.deduplicated) await _republishIfGone(getClient(), message, result.messageId);
       } catch (cause) {
-        throw _qstashError(`publishing the transfer of "${job.key}" failed: ${_messageOf(cause)}`, { cause });
+        throw _error(`publishing the transfer of "${job.key}" failed: ${_messageOf(cause)}`, { scope: "qstash", cause });
       }
     },
     async enqueueMany(jobs, enqueueOptions) {
@@ -149,7 +149,7 @@ export function qstashQueue(options: QStashQueueOptions): TransferQueue {
           }
         } catch (cause) {
           const done = `${start} of ${messages.length} jobs were published`;
-          throw _qstashError(`publishing a batch of transfers failed (${done}): ${_messageOf(cause)}`, { cause });
+          throw _error(`publishing a batch of transfers failed (${done}): ${_messageOf(cause)}`, { scope: "qstash", cause });
         }
       }
     },

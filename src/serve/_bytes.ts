@@ -2,7 +2,7 @@
 // the bytes of small ones as they are (for 4 KiB files that read-back was a tenth of the handler's time), and srvx
 // (h3 2, Nitro 3 on Node) asks any Response for `_toNodeResponse()` first, which here hands it the bytes, or a body
 // whose `pipe(res)` writes with backpressure into pooled buffers. Elsewhere these are plain Responses.
-import { _writeToNode, type _NodeResponseLike } from "./_node-write.ts";
+import { _writeToNode, type _NodeResponseLike } from "../_node-write.ts";
 
 const _bodies = new WeakMap<Response, Uint8Array>();
 

@@ -1,7 +1,7 @@
 import type { Driver, StorageMeta } from "unstorage";
 import type { _Context } from "../core/context.ts";
-import { knownLength, knownMtime } from "../drivers/_utils.ts";
-import type { FlagRecord } from "../types.ts";
+import { knownLength, knownMtime } from "../_streams.ts";
+import type { FlagRecord } from "../contracts.ts";
 
 /** Where the current generation of a key is, and what that tier says about it. */
 export interface _Located {

@@ -1,12 +1,12 @@
 // GET and HEAD: from the tier holding the current generation, with validators, 304s and single ranges.
 import type { Driver } from "unstorage";
-import { createPartReader } from "../drivers/s3/_parts.ts";
-import { contentTypeOf } from "../drivers/s3/_values.ts";
+import { createPartReader } from "../_parts.ts";
+import { contentTypeOf } from "../_mime.ts";
 import type { _Context } from "../core/context.ts";
 import { _disposition, _etagOf, _ifRangeHolds, _noneMatch, _notModifiedSince, _parseRange, _time } from "./_http.ts";
 import { _bytesResponse, _streamResponse } from "./_bytes.ts";
 import { _locate, type _Located } from "./_locate.ts";
-import { _remoteUrl } from "./url.ts";
+import { _remoteUrl } from "../core/url.ts";
 import type { _ServeSettings } from "./_settings.ts";
 
 /** Answer a GET or HEAD of `key`. */

@@ -1,5 +1,5 @@
 // PUT (and POST of a raw body): stream the request body into the queued storage's write path, bounded and timed.
-import { contentTypeOf } from "../drivers/s3/_values.ts";
+import { contentTypeOf } from "../_mime.ts";
 import type { _Access } from "../core/_access.ts";
 import { _toStatus } from "../flags/_transitions.ts";
 import { _text } from "./_read.ts";

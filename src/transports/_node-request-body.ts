@@ -1,4 +1,4 @@
-import { blobStream, chunkBytes } from "../drivers/_utils.ts";
+import { blobStream, chunkBytes } from "../_streams.ts";
 import type { _NodeRequest } from "./_node-types.ts";
 
 /** A request body as the transport sends it: bytes in one write, or a stream written as it is read. */

@@ -1,6 +1,7 @@
 // What the transport uses of node:http / node:https, typed structurally: no `node:*` specifier anywhere in the
 // transport, so the S3 driver (which offers it as `fetch: "node"`) stays free of Node imports, types included.
 import { _builtin } from "../_builtin.ts";
+import { _error } from "../_errors.ts";
 
 /** An `http.Agent` or `https.Agent` (proxy agents included): the transport only hands it to `request`. */
 export interface NodeAgent {
@@ -46,8 +47,8 @@ export function _nodeHttp(): { http: _NodeHttpModule; https: _NodeHttpModule } {
   const http = _builtin<_NodeHttpModule>("node:http");
   const https = _builtin<_NodeHttpModule>("node:https");
   if (!http || !https) {
-    throw new TypeError("[queued-storage] [node-fetch] createNodeFetch needs node:http and node:https through " +
-      "process.getBuiltinModule (Node 20.16 or later, Bun, Deno); this runtime has neither: use its fetch.");
+    throw _error("createNodeFetch needs node:http and node:https through process.getBuiltinModule (Node 20.16 or later, " +
+      "Bun, Deno); this runtime has neither: use its fetch.", { scope: "node-fetch", type: TypeError, retryable: false });
   }
   return { http, https };
 }

@@ -1,6 +1,7 @@
 import { _requestBody, _sendBody } from "./_node-request-body.ts";
 import { _responseOf } from "./_node-response.ts";
 import { _nodeHttp, type _NodeResponse, type NodeAgent } from "./_node-types.ts";
+import { _error } from "../_errors.ts";
 
 export type { NodeAgent };
 
@@ -43,7 +44,7 @@ export interface NodeFetchOptions {
 export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
   const maxSockets = options.maxSockets ?? 256;
   if (!(Number.isInteger(maxSockets) && maxSockets >= 1)) {
-    throw new TypeError(`[queued-storage] [node-fetch] Option \`maxSockets\` must be a positive integer, got ${maxSockets}.`);
+    throw _error(`Option \`maxSockets\` must be a positive integer, got ${maxSockets}.`, { scope: "node-fetch", type: TypeError, retryable: false });
   }
   const { http: httpModule, https: httpsModule } = _nodeHttp();
   let http = options.agent;

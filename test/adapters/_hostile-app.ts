@@ -6,7 +6,8 @@ import memory from "unstorage/drivers/memory";
 import { transferRoute } from "../../src/adapters/hono.ts";
 import { createQueuedStorage } from "../../src/index.ts";
 import { createTransferHandler, type TransferHandlerOptions } from "../../src/queues/qstash.ts";
-import type { QueuedStorageControls, TransferJob } from "../../src/types.ts";
+import type { TransferJob } from "../../src/contracts.ts";
+import type { QueuedStorageControls } from "../../src/types.ts";
 
 export const CURRENT_KEY = "sig_hostile-current-key";
 export const NEXT_KEY = "sig_hostile-next-key";

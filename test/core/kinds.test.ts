@@ -2,7 +2,7 @@ import { createStorage } from "unstorage";
 import memory from "unstorage/drivers/memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { createQueuedStorage, memoryFlags, type QueuedStorage } from "../../src/index.ts";
-import type { FlagStore } from "../../src/types.ts";
+import type { FlagStore } from "../../src/contracts.ts";
 
 let storage: QueuedStorage | undefined;
 afterEach(() => storage?.dispose());

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import type { FlagRecord, FlagStore } from "../../src/types.ts";
+import type { FlagRecord, FlagStore } from "../../src/contracts.ts";
 
 /** The store of the running test (set by the contract's beforeEach). */
 export interface StoreRef {

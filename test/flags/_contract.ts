@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FlagRecord, FlagStore } from "../../src/types.ts";
+import type { FlagRecord, FlagStore } from "../../src/contracts.ts";
 import { describeFlagStoreKind } from "./_contract-kind.ts";
 import { describeFlagStoreLifecycle, type StoreRef } from "./_contract-lifecycle.ts";
 

@@ -1,6 +1,6 @@
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FlagStore } from "../../src/types.ts";
+import type { FlagStore } from "../../src/contracts.ts";
 import { upstashFlags } from "../../src/flags/upstash.ts";
 import { describeFlagStore, sleep } from "./_contract.ts";
 import { randomPrefix, redisCall, redisDeleteMatching, requireRedis } from "../support/redis.ts";

@@ -1,7 +1,7 @@
 import { Client, Receiver } from "@upstash/qstash";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createTransferHandler, qstashQueue } from "../../src/queues/qstash.ts";
-import type { TransferJob, TransferOutcome } from "../../src/types.ts";
+import type { TransferJob, TransferOutcome } from "../../src/contracts.ts";
 import { serveWebhook } from "../support/_qstash-webhook.ts";
 import { randomSigningKey, signQStashJwt, startQStash } from "../support/qstash-server.ts";
 

@@ -82,3 +82,44 @@ export function _defaultRuntimeConfig(): QueuedStorageRuntimeConfig {
 export function _withoutEmpty<T extends Record<string, unknown>>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== "" && value !== undefined)) as Partial<T>;
 }
+
+/**
+ * The part of a Nitro instance the module reads and writes, common to nitropack 2 and nitro 3 (typed here, not
+ * imported, so the declarations need neither package installed). Values the module only passes through are `unknown`:
+ * any Nitro's own `Nitro` fits.
+ */
+export interface NitroLike {
+  /** Which Nitro runs the module: nitropack 2 sets `{ majorVersion: 2 }`; nitro 3 has none. */
+  meta?: {
+    /** `2` for nitropack 2 (h3 1 handlers, `nitropack/runtime`); anything else is taken for nitro 3. */
+    majorVersion?: number;
+  };
+  /** The resolved Nitro options the module extends at setup. */
+  options: {
+    /** The app's root: `serve.options` paths starting with `./` or `../` are relative to it. */
+    rootDir: string;
+    /**
+     * Read for `queuedStorage` (the module's settings, which win over its options) and written back merged. `any`, as
+     * in Nitro's own types: apps and tests read their settings back out of it.
+     */
+    runtimeConfig: Record<string, any>;
+    /** Virtual modules by id: the module adds its plugin (`#queued-storage/plugin`) here. */
+    virtual: Record<string, unknown>;
+    /** Plugin ids or paths: the module appends its plugin. */
+    plugins: string[];
+    /** Server routes: the module appends the webhook route and, with `serve.route`, the file route. */
+    handlers: Array<{
+      /** The route path, e.g. `/_queued-storage/transfer` or `/files/**`. */
+      route?: string;
+      /** The path of the module file that handles it (one of ours). */
+      handler: string;
+      /** The HTTP method, lower-case (`post` for the webhook); all methods when absent. */
+      method?: string;
+    }>;
+    /** Dependencies kept out of or put into the bundle: nitropack 2 also allows functions here, so typed loosely. */
+    externals?: {
+      /** Modules bundled whatever else is external: the module adds its own directory (its runtime shares state). */
+      inline?: unknown[];
+    };
+  };
+}

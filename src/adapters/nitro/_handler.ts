@@ -1,14 +1,13 @@
-// The webhook route of the Nitro module: QStash POSTs transfer jobs here.
-import { defineEventHandler, toWebRequest, type EventHandler } from "h3";
+// The webhook route of the Nitro module on Nitro 2 (h3 1): QStash POSTs transfer jobs here. The h3 adapter converts.
 import { createTransferHandler } from "../../queues/qstash.ts";
+import { defineTransferHandler, type H3TransferHandler } from "../h3.ts";
 import { _handlerOptions, _useControls } from "./_runtime.ts";
 
 let handler: ((request: Request) => Promise<Response>) | undefined;
 
-const transferEventHandler: EventHandler = defineEventHandler((event) => {
-  // Created on the first delivery: runtime config (and env) is complete by then.
-  handler ??= createTransferHandler(_useControls(), _handlerOptions());
-  return handler(toWebRequest(event));
-});
+// Created on the first delivery: runtime config (and env) is complete by then.
+const transferEventHandler: H3TransferHandler = defineTransferHandler((request) =>
+  (handler ??= createTransferHandler(_useControls(), _handlerOptions()))(request),
+);
 
 export default transferEventHandler;

@@ -7,9 +7,11 @@ import type { FileHandlerOptions } from "../../serve/handler.ts";
 import { _serveSettings } from "../../serve/_settings.ts";
 import { queuedDriver } from "../../core/storage.ts";
 import { transfer, transferAndDelete } from "../../tasks.ts";
-import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
+import type { FlagStore, TransferQueue } from "../../contracts.ts";
+import type { QueuedStorageControls } from "../../types.ts";
 import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_config.ts";
 import type { NitroFileHandlerOptions } from "./_options.ts";
+import { _error } from "../../_errors.ts";
 
 /** What the generated plugin imports statically, as chosen at build time. */
 export interface _NitroFactories {
@@ -57,7 +59,7 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
 
 /** The controls (`transfer`, `status`, `sync`, `handle`, …) of the mounted queued storage. */
 export function _useControls(): QueuedStorageControls {
-  if (!_controls) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
+  if (!_controls) throw _error("the queued storage is not mounted: is the module's plugin running?", { scope: "nitro" });
   return _controls;
 }
 
@@ -66,7 +68,7 @@ export function _useControls(): QueuedStorageControls {
  * env overrides included); the route always comes from config, since it was registered at build time.
  */
 export function _serveOptions(): FileHandlerOptions {
-  if (!_config) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
+  if (!_config) throw _error("the queued storage is not mounted: is the module's plugin running?", { scope: "nitro" });
   const { route, redirect, cacheControl, contentDisposition } = _config.serve;
   return {
     redirect: redirect === true,
@@ -79,7 +81,7 @@ export function _serveOptions(): FileHandlerOptions {
 
 /** Options of the webhook handler from runtime config. */
 export function _handlerOptions(): TransferHandlerOptions {
-  if (!_config) throw new Error("[queued-storage] [nitro] the queued storage is not mounted: is the module's plugin running?");
+  if (!_config) throw _error("the queued storage is not mounted: is the module's plugin running?", { scope: "nitro" });
   const { url, currentSigningKey, nextSigningKey } = _withoutEmpty(_config.qstash);
   return { url, currentSigningKey, nextSigningKey };
 }
@@ -115,6 +117,6 @@ function _inFile<T>(file: string, check: () => T): T {
     return check();
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/^\[queued-storage\] /, "") : String(error);
-    throw new Error(`[queued-storage] [nitro] serve.options (${JSON.stringify(file)}): ${message}`, { cause: error });
+    throw _error(`serve.options (${JSON.stringify(file)}): ${message}`, { scope: "nitro", cause: error });
   }
 }

@@ -1,15 +1,14 @@
-// The file route of the Nitro module (option `serve: { route }`): GET/HEAD of keys from the tier that holds them.
-import { defineEventHandler, type EventHandler } from "h3";
-import { _sendWebResponse, _toWebRequest } from "../_h3-node.ts";
+// The file route of the Nitro module on Nitro 2 (h3 1, option `serve: { route }`): GET/HEAD of keys from the tier that
+// holds them. The h3 adapter converts, reading the Node request and writing the response with backpressure.
 import { createFileHandler } from "../../serve/handler.ts";
+import { defineFileHandler, type H3FileHandler } from "../h3.ts";
 import { _serveOptions, _useControls } from "./_runtime.ts";
 
 let handler: ((request: Request) => Promise<Response>) | undefined;
 
-const serveEventHandler: EventHandler = defineEventHandler(async (event) => {
-  // Created on the first request: runtime config (and env) is complete by then.
-  handler ??= createFileHandler(_useControls(), _serveOptions());
-  return _sendWebResponse(event as never, await handler(await _toWebRequest(event as never)));
-});
+// Created on the first request: runtime config (and env) is complete by then.
+const serveEventHandler: H3FileHandler = defineFileHandler((request) =>
+  (handler ??= createFileHandler(_useControls(), _serveOptions()))(request),
+);
 
 export default serveEventHandler;

@@ -1,7 +1,8 @@
 import { _dirOf, _resolveIn } from "../../_node/paths.ts";
-import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_config.ts";
+import { _defaultRuntimeConfig, type NitroLike, type QueuedStorageRuntimeConfig } from "./_config.ts";
+import { _error } from "../../_errors.ts";
 
-export type { QueuedStorageRuntimeConfig } from "./_config.ts";
+export type { NitroLike, QueuedStorageRuntimeConfig } from "./_config.ts";
 export { defineFileHandlerOptions, type NitroFileHandlerOptions } from "./_options.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
@@ -21,25 +22,6 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
    * @example { route: "/files", redirect: true, options: "./server/file-options.ts" }
    */
   serve?: Partial<QueuedStorageRuntimeConfig["serve"]>;
-}
-
-/**
- * The part of a Nitro instance the module uses, common to nitropack 2 and nitro 3 (typed here, not imported, so the
- * declarations need neither package installed).
- */
-export interface NitroLike {
-  /** nitropack 2 sets `{ majorVersion: 2 }`; nitro 3 has none. */
-  meta?: { majorVersion?: number };
-  options: {
-    /** The app's root: `serve.options` paths starting with `./` or `../` are relative to it. */
-    rootDir: string;
-    runtimeConfig: Record<string, any>;
-    virtual: Record<string, any>;
-    plugins: string[];
-    handlers: Array<{ route?: string; handler: string; method?: string }>;
-    /** nitropack 2 also allows functions here: typed loosely, so its `Nitro` fits. */
-    externals?: { inline?: unknown[] };
-  };
 }
 
 /** A Nitro module, as nitropack 2's and nitro 3's `modules` take it. */
@@ -92,7 +74,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     serve: { ...defaults.serve, ...configOptions.serve, ...given.serve },
   };
   if (!config.remote?.driver) {
-    throw new Error("[queued-storage] [nitro] set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage");
+    throw _error("set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage", { scope: "nitro" });
   }
   // `serve.options` names code to bundle: used here, then left out of the runtime config so no env value can seem to change it.
   const { options: serveOptions, ...serve } = config.serve;
@@ -100,7 +82,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
   nitro.options.runtimeConfig.queuedStorage = config;
   const serveRoute = config.serve.route.replace(/\/+$/, "");
   if (serveOptions !== undefined && (typeof serveOptions !== "string" || !serveOptions || !serveRoute)) {
-    throw new Error(`[queued-storage] [nitro] \`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`);
+    throw _error(`\`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`, { scope: "nitro" });
   }
 
   const own = (file: string): string => _ownFile(file);
@@ -134,7 +116,7 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
     nitro.options.handlers.push({ route, method: "post", handler: own(nitro3 ? "adapters/_nitro-handler-web" : "adapters/_nitro-handler") });
   }
   if (serveRoute) {
-    if (!serveRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`);
+    if (!serveRoute.startsWith("/")) throw _error(`\`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`, { scope: "nitro" });
     nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own(nitro3 ? "adapters/_nitro-serve-web" : "adapters/_nitro-serve") });
   }
 }

@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import type { FileHandle } from "node:fs/promises";
 import { link, mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { blobStream, chunkBytes, withKnownLength, type ByteRange } from "../_utils.ts";
+import { blobStream, chunkBytes, withKnownLength, type ByteRange } from "../../_streams.ts";
 import type { _ReadHandle } from "./_file.ts";
 import { _tempName } from "./_temp.ts";
 

@@ -1,4 +1,4 @@
-import type { ByteRange } from "../_utils.ts";
+import type { ByteRange } from "../../_streams.ts";
 import type { _ReadHandle } from "./_file.ts";
 import { handleStream } from "./_io.ts";
 

@@ -1,7 +1,8 @@
 import { readFile, rmdir, stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
-import { createError, createRequiredError, rangeOf, type ByteRange } from "../_utils.ts";
+import { createError, createRequiredError } from "../../_errors.ts";
+import { rangeOf, type ByteRange } from "../../_streams.ts";
 import type { FsDriverInstance, FsDriverOptions } from "./_options.ts";
 import { ignoreMatcher, keySegments, pathOf } from "./_paths.ts";
 import { _openForReading, type _ReadHandle } from "./_file.ts";
@@ -13,7 +14,7 @@ import { _linkGuard } from "./_realpath.ts";
 import { _isTempName, _sweepTemps, type TempSweep } from "./_temp.ts";
 import { watchTree } from "./_watch.ts";
 
-export type { ByteRange } from "../_utils.ts";
+export type { ByteRange } from "../../_streams.ts";
 export type { TempSweep } from "./_temp.ts";
 export type { FsDriverInstance, FsDriverOptions } from "./_options.ts";
 

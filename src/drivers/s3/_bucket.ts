@@ -1,8 +1,8 @@
 import type { StorageMeta } from "unstorage";
-import { encodeRfc3986, s3Error, s3Request, type S3Context } from "./_request.ts";
+import { s3Error, s3Request, type S3Context } from "./_request.ts";
+import { encodeRfc3986 } from "./_sign.ts";
 import { deleteObjectsXml, parseDeleteErrors, parseListPage } from "./_xml.ts";
-import { sha256 } from "./_crypto.ts";
-import { toBase64, toHex } from "./_values.ts";
+import { sha256, toBase64, toHex } from "./_crypto.ts";
 
 /** DeleteObjects takes at most 1,000 keys per request. */
 const DELETE_BATCH = 1000;

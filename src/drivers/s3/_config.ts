@@ -1,5 +1,5 @@
 import { AwsClient } from "aws4fetch";
-import { createError, createRequiredError } from "../_utils.ts";
+import { createError, createRequiredError } from "../../_errors.ts";
 import type { S3Context } from "./_request.ts";
 import { createNodeFetch } from "../../transports/node-fetch.ts";
 import { createSigner } from "./_sign.ts";

@@ -1,7 +1,7 @@
-// SHA-256 and HMAC-SHA256 for request signing and payload hashes: node:crypto where the runtime has it, Web Crypto
-// elsewhere. Node's Web Crypto runs every call as a job on the thread pool (about 35 µs of CPU each, whatever the
-// size), which for a 16 KiB upload cost more than hashing it; node:crypto does the same work in 3–9 µs, and hashes a
-// part without first copying it.
+// SHA-256 and HMAC-SHA256 for request signing and payload hashes, and their hex and base64 forms: node:crypto where
+// the runtime has it, Web Crypto elsewhere. Node's Web Crypto runs every call as a job on the thread pool (about 35
+// µs of CPU each, whatever the size), which for a 16 KiB upload cost more than hashing it; node:crypto does the same
+// work in 3–9 µs, and hashes a part without first copying it.
 import { _builtin } from "../../_builtin.ts";
 
 const encoder = new TextEncoder();
@@ -53,3 +53,17 @@ export async function hmacSha256(key: Uint8Array | string, data: string): Promis
   const cryptoKey = await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(data)));
 }
+
+export function toHex(bytes: Uint8Array): string {
+  let hex = "";
+  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i]!];
+  return hex;
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));

@@ -1,9 +1,9 @@
-import { createError } from "../_utils.ts";
-import type { PartReader } from "./_parts.ts";
-import { encodeRfc3986, s3Error, s3Request, type S3Context, type S3Error } from "./_request.ts";
+import { createError } from "../../_errors.ts";
+import type { PartReader } from "../../_parts.ts";
+import { s3Error, s3Request, type S3Context, type S3Error } from "./_request.ts";
+import { encodeRfc3986 } from "./_sign.ts";
 import { completeMultipartXml, parseS3Error, textOf } from "./_xml.ts";
-import { sha256 } from "./_crypto.ts";
-import { toHex } from "./_values.ts";
+import { sha256, toHex } from "./_crypto.ts";
 
 export interface MultipartSettings {
   partSize: number;

@@ -1,6 +1,6 @@
 import type { AwsClient } from "aws4fetch";
-import { createError } from "../_utils.ts";
-import type { RequestSigner } from "./_sign.ts";
+import { createError } from "../../_errors.ts";
+import { encodeRfc3986, type RequestSigner } from "./_sign.ts";
 import { parseS3Error } from "./_xml.ts";
 
 /** What every S3 call needs; built once, lazily, by the driver. */
@@ -83,11 +83,6 @@ export async function s3Request(ctx: S3Context, call: S3Call): Promise<Response>
 export function objectUrl(ctx: Pick<S3Context, "bucketUrl" | "bucketRoot">, key?: string): string {
   if (key === undefined) return ctx.bucketRoot;
   return `${ctx.bucketUrl}/${key.split("/").map(encodeRfc3986).join("/")}`;
-}
-
-/** `encodeURIComponent` plus the five characters it leaves alone that SigV4 wants encoded. */
-export function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export function s3Error(

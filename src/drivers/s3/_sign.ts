@@ -1,13 +1,13 @@
-// AWS Signature Version 4 for the driver's requests, in the Authorization header.
+// AWS Signature Version 4, the driver's one signer: its requests in the Authorization header, browser URLs in the
+// query string, and the RFC 3986 encoding both use.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 //
-// aws4fetch signs the same way and still signs presigned URLs (`_url.ts`); here we sign ourselves because its
-// signer takes three Web Crypto jobs per request (about 100 µs of CPU on Node, more than the rest of a 16 KiB upload's
-// signing and hashing together), and builds a Request we never send. The output is checked against aws4fetch's for
-// the same inputs (test/drivers/s3-sign.test.ts), and s3rver verifies every signature in the tests.
-import { hmacSha256, sha256 } from "./_crypto.ts";
-import { encodeRfc3986 } from "./_request.ts";
-import { toHex } from "./_values.ts";
+// aws4fetch signs the same way and still signs presigned URLs (`presign` below); requests we sign ourselves because
+// its signer takes three Web Crypto jobs per request (about 100 µs of CPU on Node, more than the rest of a 16 KiB
+// upload's signing and hashing together), and builds a Request we never send. The output is checked against aws4fetch's for
+// the same inputs (test/drivers/s3/sign.test.ts), and s3rver verifies every signature in the tests.
+import type { AwsClient } from "aws4fetch";
+import { hmacSha256, sha256, toHex } from "./_crypto.ts";
 
 export interface SigningCredentials {
   accessKeyId: string;
@@ -59,6 +59,21 @@ export function createSigner(credentials: SigningCredentials, service = "s3"): R
     out.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
     return out;
   };
+}
+
+/** `encodeURIComponent` plus the five characters it leaves alone that SigV4 wants encoded. */
+export function encodeRfc3986(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * `url` presigned for a GET (SigV4 query signing by aws4fetch; the payload is `UNSIGNED-PAYLOAD`, as S3 wants for
+ * presigned requests): the query parameters already set on it (expiry, response overrides) are signed with it.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+ */
+export async function presign(client: AwsClient, url: URL): Promise<string> {
+  const signed = await client.sign(url.toString(), { method: "GET", aws: { signQuery: true } });
+  return signed.url;
 }
 
 // --- internal ---

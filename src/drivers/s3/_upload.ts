@@ -1,9 +1,9 @@
-import { blobStream, createError, knownLength } from "../_utils.ts";
+import { blobStream, knownLength } from "../../_streams.ts";
+import { createError } from "../../_errors.ts";
 import { s3Error, s3Request, type S3Context, type S3Error } from "./_request.ts";
 import { uploadParts } from "./_multipart.ts";
-import { createPartReader, type PartReader } from "./_parts.ts";
-import { sha256 } from "./_crypto.ts";
-import { toHex, toUploadSource } from "./_values.ts";
+import { createPartReader, type PartReader } from "../../_parts.ts";
+import { sha256, toHex } from "./_crypto.ts";
 
 export interface UploadSettings {
   partSize: number;
@@ -84,6 +84,25 @@ export async function putSingle(ctx: S3Context, key: string, bytes: Uint8Array, 
     signal: settings.signal,
   });
   await response.arrayBuffer();
+}
+
+/** A value of known length is sent as bytes or a Blob; anything else is read as a stream. */
+export type UploadSource =
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "blob"; blob: Blob }
+  | { kind: "stream"; stream: ReadableStream<unknown> };
+
+/** Accepts what `setItemRaw` is documented to take; `undefined` for anything else. */
+export function toUploadSource(value: unknown): UploadSource | undefined {
+  if (typeof value === "string") return { kind: "bytes", bytes: new TextEncoder().encode(value) };
+  if (value instanceof Uint8Array) return { kind: "bytes", bytes: value };
+  if (value instanceof ArrayBuffer) return { kind: "bytes", bytes: new Uint8Array(value) };
+  if (ArrayBuffer.isView(value)) {
+    return { kind: "bytes", bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
+  }
+  if (typeof Blob !== "undefined" && value instanceof Blob) return { kind: "blob", blob: value };
+  if (value instanceof ReadableStream) return { kind: "stream", stream: value };
+  return undefined;
 }
 
 // --- internal ---

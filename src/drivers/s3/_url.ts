@@ -1,6 +1,7 @@
 // Browser-facing URLs of objects: presigned GET URLs (SigV4 query signing) or a public base (public bucket, CDN).
-import { createError } from "../_utils.ts";
-import { encodeRfc3986, objectUrl, type S3Context } from "./_request.ts";
+import { createError } from "../../_errors.ts";
+import { objectUrl, type S3Context } from "./_request.ts";
+import { encodeRfc3986, presign } from "./_sign.ts";
 
 /** Options of a browser-facing object URL (`getInstance().getUrl(key, options)`). */
 export interface S3UrlOptions {
@@ -40,8 +41,7 @@ export function urlSettings(driver: string, options: { publicUrl?: string; presi
 
 /**
  * The URL a browser can GET an object at. With a `publicUrl`: that base plus the encoded object key, no signature.
- * Otherwise a presigned GetObject URL (aws4fetch query signing; the payload is `UNSIGNED-PAYLOAD`, as S3 wants for
- * presigned requests), carrying the response-header overrides as signed query parameters.
+ * Otherwise a presigned GetObject URL (`presign`), carrying the response-header overrides as signed query parameters.
  */
 export async function presignedUrl(
   ctx: S3Context,
@@ -54,9 +54,7 @@ export async function presignedUrl(
   url.searchParams.set("X-Amz-Expires", String(expiresIn(ctx.driver, options.expiresIn ?? settings.expiresIn)));
   if (options.contentType) url.searchParams.set("response-content-type", options.contentType);
   if (options.contentDisposition) url.searchParams.set("response-content-disposition", options.contentDisposition);
-  // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
-  const signed = await ctx.client.sign(url.toString(), { method: "GET", aws: { signQuery: true } });
-  return signed.url;
+  return presign(ctx.client, url);
 }
 
 // --- internal ---

@@ -1,16 +1,18 @@
 import type { AwsClient } from "aws4fetch";
 import type { Driver, StorageMeta } from "unstorage";
-import { createError, keyDepth, normalizeKey, rangeOf, sliceStream, type ByteRange } from "../_utils.ts";
+import { createError } from "../../_errors.ts";
+import { _keyDepth, _keyPath } from "../../_keys.ts";
+import { contentTypeOf } from "../../_mime.ts";
+import { rangeOf, sliceStream, type ByteRange } from "../../_streams.ts";
+import { deleteObjects, listObjects, readMeta } from "./_bucket.ts";
 import { createContext, partSettings, type PartSettings, type S3DriverOptions } from "./_config.ts";
-import { presignedUrl, urlSettings, type S3UrlOptions, type S3UrlSettings } from "./_url.ts";
-
-export type { S3DriverOptions } from "./_config.ts";
-export type { S3UrlOptions } from "./_url.ts";
-export type { ByteRange } from "../_utils.ts";
 import { objectUrl, s3Request, type S3Context } from "./_request.ts";
 import { putValue } from "./_upload.ts";
-import { contentTypeOf } from "./_values.ts";
-import { deleteObjects, listObjects, readMeta } from "./_bucket.ts";
+import { presignedUrl, urlSettings, type S3UrlOptions, type S3UrlSettings } from "./_url.ts";
+
+export type { ByteRange } from "../../_streams.ts";
+export type { S3DriverOptions } from "./_config.ts";
+export type { S3UrlOptions } from "./_url.ts";
 
 export interface S3DriverInstance {
   client: AwsClient;
@@ -42,20 +44,20 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
   let _ctx: S3Context | undefined;
   let _settings: PartSettings | undefined;
   let _urls: S3UrlSettings | undefined;
-  const basePrefix = normalizeKey(options.base, "/");
+  const basePrefix = _keyPath(options.base);
 
   const getContext = (): S3Context => (_ctx ??= createContext(DRIVER_NAME, options));
   const settings = (): PartSettings => (_settings ??= partSettings(DRIVER_NAME, options));
   const urls = (): S3UrlSettings => (_urls ??= urlSettings(DRIVER_NAME, options));
   const objectKey = (key: string): string => {
-    const path = normalizeKey(key, "/");
+    const path = _keyPath(key);
     if (!path || path.split("/").some((s) => s === "." || s === "..")) {
       throw createError(DRIVER_NAME, `Invalid key ${JSON.stringify(key)}: empty, or with "." or ".." segments.`);
     }
     return basePrefix ? `${basePrefix}/${path}` : path;
   };
   const listPrefix = (base: string | undefined): string =>
-    [basePrefix, normalizeKey(base, "/")].filter(Boolean).map((p) => `${p}/`).join("");
+    [basePrefix, _keyPath(base)].filter(Boolean).map((p) => `${p}/`).join("");
   const headersFor = (key: string, opts: TransactionOptions, fallbackType: string): Record<string, string> => {
     const type = typeof options.contentType === "function" ? options.contentType(key) : options.contentType;
     return {
@@ -143,7 +145,7 @@ export default function s3Driver(options: S3DriverOptions): Driver<S3DriverOptio
           // Folder markers (`dir/`) and keys with empty segments have no unstorage key that maps back to them.
           if (!key || key.split("/").includes("")) continue;
           const driverKey = key.replaceAll("/", ":");
-          if (opts.maxDepth === undefined || keyDepth(driverKey) <= opts.maxDepth) keys.push(driverKey);
+          if (opts.maxDepth === undefined || _keyDepth(driverKey) <= opts.maxDepth) keys.push(driverKey);
         }
       }
       return keys;

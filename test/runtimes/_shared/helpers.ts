@@ -1,4 +1,5 @@
-import type { Driver, TransferJob, TransferQueue } from "../../../src/index.ts";
+import type { Driver } from "unstorage";
+import type { TransferJob, TransferQueue } from "../../../src/index.ts";
 import { toBytes } from "./assert.ts";
 
 /** Deterministic pseudo-random bytes (xorshift), so every runtime compares against the same content. */

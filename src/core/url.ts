@@ -1,8 +1,10 @@
-// url(key): the tier that holds the key's current generation decides where a browser fetches it.
+// url(key), and the file handler's redirects: the tier that holds the key's current generation decides where a
+// browser fetches it.
 import type { Driver } from "unstorage";
 import { _error, _messageOf } from "../_errors.ts";
-import type { _Context } from "../core/context.ts";
-import type { FlagRecord, UrlContext, UrlOption, UrlOptions } from "../types.ts";
+import type { _Context } from "./context.ts";
+import type { FlagRecord } from "../contracts.ts";
+import type { UrlContext, UrlOption, UrlOptions } from "../types.ts";
 
 /** A remote driver instance that can hand out browser URLs (our S3 driver: presigned or `publicUrl`). */
 interface _UrlInstance {
@@ -38,16 +40,16 @@ export async function _remoteUrl(ctx: _Context, key: string, generation: number,
   }
 }
 
+// --- internal ---
+
 /** A key as a URL path: `a:b c` → `a/b%20c`. */
-export function _keyPath(key: string): string {
+function _urlPath(key: string): string {
   return key.split(":").map(encodeURIComponent).join("/");
 }
 
-// --- internal ---
-
 async function _fromOption(option: UrlOption, key: string, context: UrlContext): Promise<string> {
   if (typeof option === "function") return option(key, context);
-  return `${option.endsWith("/") ? option : `${option}/`}${_keyPath(key)}`;
+  return `${option.endsWith("/") ? option : `${option}/`}${_urlPath(key)}`;
 }
 
 function _urlInstance(driver: Driver): _UrlInstance | undefined {

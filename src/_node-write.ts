@@ -1,5 +1,7 @@
-// Writing a web body to Node's ServerResponse with backpressure and without garbage per chunk. Typed structurally: this
-// file imports nothing from Node, so the serving core stays edge-safe; only a Node server ever calls it.
+// Writing a web body to Node's ServerResponse with backpressure and without garbage per chunk: the one Node writer,
+// used by the h3 1 bridge (adapters/_h3-node.ts) and by the file handler's answers, which srvx (h3 2, Nitro 3 on Node)
+// asks for `_toNodeResponse()` whatever adapter mounted them. Typed structurally: this file imports nothing from Node,
+// so the serving core stays edge-safe; only a Node server ever calls it.
 
 /** The part of Node's `ServerResponse` written here. */
 export interface _NodeResponseLike {

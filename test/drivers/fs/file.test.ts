@@ -4,7 +4,7 @@ import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { _openForReading } from "../../src/drivers/fs/_file.ts";
+import { _openForReading } from "../../../src/drivers/fs/_file.ts";
 
 // The fs driver reads over plain descriptors (src/drivers/fs/_file.ts): what FileHandle guarantees must still hold.
 

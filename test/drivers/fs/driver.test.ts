@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "unstorage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs/index.ts";
-import { testDriver } from "../support/unstorage-test-driver.ts";
-import { MiB, digestStream, generatedStream } from "./_streams.ts";
+import fsDriver from "../../../src/drivers/fs/index.ts";
+import { testDriver } from "../../support/unstorage-test-driver.ts";
+import { MiB, digestStream, generatedStream } from "../_streams.ts";
 
 let root: string;
 beforeAll(async () => {
@@ -38,7 +38,7 @@ describe("drivers: fs — atomic writes", () => {
     const base = freshBase();
     const driver = fsDriver({ base });
     await driver.setItem!("docs:report.txt", "old content", {});
-    const child = spawn(process.execPath, ["--import", "jiti/register", "test/drivers/_fs-writer-child.ts", base, "docs:report.txt"], {
+    const child = spawn(process.execPath, ["--import", "jiti/register", "test/drivers/fs/_writer-child.ts", base, "docs:report.txt"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

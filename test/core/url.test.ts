@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import s3Driver from "../../src/drivers/s3/index.ts";
 import { createQueuedStorage, queuedDriver } from "../../src/index.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
-import { serveWorld, type ServeWorld } from "./_world.ts";
+import { serveWorld, type ServeWorld } from "../serve/_world.ts";
 
 // url(key): the local tier's URL until the transfer is done, then the remote's (presigned by our S3 driver).
 

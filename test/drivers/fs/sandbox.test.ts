@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { _tempName } from "../../src/drivers/fs/_temp.ts";
-import fsDriver, { type FsDriverInstance } from "../../src/drivers/fs/index.ts";
+import { _tempName } from "../../../src/drivers/fs/_temp.ts";
+import fsDriver, { type FsDriverInstance } from "../../../src/drivers/fs/index.ts";
 
 // Hostile file systems: links planted inside the base, writers killed for real, keys that look like the driver's
 // own files. Every case checks the disk itself, not only what the driver says.
@@ -103,7 +103,7 @@ describe("drivers: fs — symbolic links never lead out of the base", () => {
 describe("drivers: fs — temp files of dead writers", () => {
   /** Start the writer child, wait until it is mid-write, and hand it back. */
   async function startWriter(base: string, key: string): Promise<{ kill(): Promise<void>; pid: number }> {
-    const child = spawn(process.execPath, ["--import", "jiti/register", "test/drivers/_fs-writer-child.ts", base, key], {
+    const child = spawn(process.execPath, ["--import", "jiti/register", "test/drivers/fs/_writer-child.ts", base, key], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import memoryDriver from "unstorage/drivers/memory";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs/index.ts";
-import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
-import { knownLength, knownMtime, withKnownLength } from "../../src/drivers/_utils.ts";
-import { createQueuedStorage, memoryQueue } from "../../src/index.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
-import { MiB, digestStream, generatedStream } from "./_streams.ts";
+import fsDriver from "../../../src/drivers/fs/index.ts";
+import s3Driver, { type S3DriverOptions } from "../../../src/drivers/s3/index.ts";
+import { knownLength, knownMtime, withKnownLength } from "../../../src/_streams.ts";
+import { createQueuedStorage, memoryQueue } from "../../../src/index.ts";
+import { startS3rver, type S3rverHandle } from "../../support/s3rver.ts";
+import { MiB, digestStream, generatedStream } from "../_streams.ts";
 
 const KiB = 1024;
 let server: S3rverHandle;

@@ -1,37 +1,6 @@
-// Shared by our drivers. createError, createRequiredError and normalizeKey are vendored from unstorage's driver utils
-// (unstorage 2 no longer exports them), with the same messages and behaviour.
-
-/** An `Error` named after the driver: `[unstorage] [<driver>] <message>`. */
-export function createError(driver: string, message: string, options?: ErrorOptions): Error {
-  const error = new Error(`[unstorage] [${driver}] ${message}`, options);
-  // Keep the stack pointing at the caller, where the V8 API exists.
-  (Error as { captureStackTrace?: (target: object, ctor: Function) => void }).captureStackTrace?.(error, createError);
-  return error;
-}
-
-/** The error for a missing required option (or several), naming it. */
-export function createRequiredError(driver: string, name: string | string[]): Error {
-  if (Array.isArray(name)) {
-    return createError(driver, `Missing some of the required options ${name.map((n) => "`" + n + "`").join(", ")}`);
-  }
-  return createError(driver, `Missing required option \`${name}\`.`);
-}
-
-/** unstorage's key normalisation: `:`, `/` and `\` become `sep`, no separators at either end, none doubled. */
-export function normalizeKey(key: string | undefined, sep: ":" | "/" = ":"): string {
-  if (!key) return "";
-  return key
-    .replace(/[:/\\]/g, sep)
-    .replace(sep === ":" ? /:+/g : /\/+/g, sep)
-    .replace(sep === ":" ? /^:|:$/g : /^\/|\/$/g, "");
-}
-
-/** The depth of a normalised key: `a` is 0, `a:b` is 1. */
-export function keyDepth(key: string): number {
-  let depth = 0;
-  for (let i = key.indexOf(":"); i !== -1; i = key.indexOf(":", i + 1)) depth++;
-  return depth;
-}
+// Byte and stream helpers shared by the core, the drivers, the file handler and the Node transport: the ground floor
+// that every folder may import.
+import { createError } from "./_errors.ts";
 
 /** A stream chunk as bytes: Uint8Array, other views, ArrayBuffer or string. */
 export function chunkBytes(chunk: unknown): Uint8Array {

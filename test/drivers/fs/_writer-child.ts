@@ -1,8 +1,8 @@
 // Child process of the "write killed halfway" test: streams a large value into the fs driver and reports progress
 // on stdout, so that the parent can SIGKILL it in the middle of the write.
-// Usage: node --import jiti/register test/drivers/_fs-writer-child.ts <base> <key>
-import fsDriver from "../../src/drivers/fs/index.ts";
-import { MiB, generatedStream } from "./_streams.ts";
+// Usage: node --import jiti/register test/drivers/fs/_writer-child.ts <base> <key>
+import fsDriver from "../../../src/drivers/fs/index.ts";
+import { MiB, generatedStream } from "../_streams.ts";
 
 const [base, key] = process.argv.slice(2) as [string, string];
 const source = generatedStream(4096 * MiB, { chunkSize: 256 * 1024 });

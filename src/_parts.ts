@@ -1,4 +1,4 @@
-import { chunkBytes } from "../_utils.ts";
+import { chunkBytes } from "./_streams.ts";
 
 /**
  * Reads a stream into parts: `next(buffer, from)` fills `buffer` (a view from offset 0 of its own ArrayBuffer) from

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import { startS3rver, type S3rverHandle } from "../../support/s3rver.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CHILD = fileURLToPath(new URL("./_multipart-memory-child.mjs", import.meta.url));
 // Inside node_modules so that the bundle's `aws4fetch` import resolves as it does in a user's project.
 const OUT = join(ROOT, "node_modules/.cache/queued-storage-test", `multipart-memory-${process.pid}`);

@@ -2,8 +2,7 @@
 // must give the same digest, since S3 refuses a body whose signed x-amz-content-sha256 does not match.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { sha256 } from "../../src/drivers/s3/_crypto.ts";
-import { toHex } from "../../src/drivers/s3/_values.ts";
+import { sha256, toHex } from "../../../src/drivers/s3/_crypto.ts";
 
 const expected = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 

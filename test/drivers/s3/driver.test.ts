@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "unstorage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs/index.ts";
-import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
-import { standInOptions, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
-import { testDriver } from "../support/unstorage-test-driver.ts";
-import { MiB, digestStream, generatedStream } from "./_streams.ts";
+import fsDriver from "../../../src/drivers/fs/index.ts";
+import s3Driver, { type S3DriverOptions } from "../../../src/drivers/s3/index.ts";
+import { standInOptions, startS3rver, type S3rverHandle } from "../../support/s3rver.ts";
+import { testDriver } from "../../support/unstorage-test-driver.ts";
+import { MiB, digestStream, generatedStream } from "../_streams.ts";
 
 let server: S3rverHandle;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createStorage } from "unstorage";
 import unstorageFs from "unstorage/drivers/fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import fsDriver from "../../src/drivers/fs/index.ts";
+import fsDriver from "../../../src/drivers/fs/index.ts";
 
 const roots: string[] = [];
 const cleanups: Array<() => unknown> = [];

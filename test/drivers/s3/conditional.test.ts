@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
-import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
+import s3Driver, { type S3DriverOptions } from "../../../src/drivers/s3/index.ts";
+import { startS3rver, type S3rverHandle } from "../../support/s3rver.ts";
 
 // Conditional writes (issue 9), against the stand-in that enforces them as AWS documents:
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html

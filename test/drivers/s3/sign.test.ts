@@ -2,8 +2,8 @@
 // header it adds must be identical. (s3rver also verifies every signature the driver sends in the other S3 tests.)
 import { AwsV4Signer } from "aws4fetch";
 import { afterEach, describe, expect, it } from "vitest";
-import { _useWebCrypto } from "../../src/drivers/s3/_crypto.ts";
-import { createSigner } from "../../src/drivers/s3/_sign.ts";
+import { _useWebCrypto } from "../../../src/drivers/s3/_crypto.ts";
+import { createSigner } from "../../../src/drivers/s3/_sign.ts";
 
 const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", region: "eu-west-1" };
 const hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
