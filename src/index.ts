@@ -26,6 +26,7 @@ export type {
 } from "./types.ts";
 export type {
   ClaimResult,
+  EnqueueOptions,
   FlagRecord,
   FlagStore,
   SettleResult,
