@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../support/browser.ts";
+import { spawnChild, stopChild } from "../support/children.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { ROOT } from "./_aliases.ts";
 import { encodePng, readWebm } from "./_media.ts";
@@ -24,7 +25,7 @@ interface Example {
 }
 
 async function startExample(env: Record<string, string>): Promise<Example> {
-  const child: ChildProcess = spawn(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/serve/server.ts")], {
+  const child: ChildProcess = spawnChild(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/serve/server.ts")], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", JITI_TSCONFIG_PATHS: "1", UPLOAD_TOKEN: TOKEN, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -46,11 +47,7 @@ async function startExample(env: Record<string, string>): Promise<Example> {
   return {
     origin,
     output: () => output,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    },
+    stop: () => stopChild(child),
   };
 }
 
