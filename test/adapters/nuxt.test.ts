@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -10,6 +9,7 @@ import { requireRedis } from "../support/redis.ts";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 import { startNitroServer, type RunningServer } from "./_nitro-app.ts";
+import { runChild } from "../support/children.ts";
 
 // docs/5.frameworks.md's Nuxt recipe as a minimal Nuxt 4 app, built and served for real: its nuxt.config.ts and server routes are the
 // recipe's blocks written out as files; `queued-storage/nitro` is aliased to this repository's source. Nuxt 4 and a
@@ -32,12 +32,7 @@ function node22(): string {
 }
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const options = { cwd, timeout: 600_000, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1", NUXT_TELEMETRY_DISABLED: "1" } };
-    execFile(command, args, options, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}\n${stderr}` }),
-    );
-  });
+  return runChild(command, args, { cwd, timeoutMs: 600_000, env: { ...process.env, NO_COLOR: "1", NUXT_TELEMETRY_DISABLED: "1" } });
 }
 
 describe("adapters/nuxt: the Nuxt recipe of docs/5.frameworks.md as a Nuxt 4 app, built and served", () => {

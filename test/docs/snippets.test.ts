@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { snippetsOf, type Snippet } from "./_snippets.ts";
+import { runChild } from "../support/children.ts";
 
 // Every ```ts block of README.md, docs/**/*.md and bench/README.md, written out as files and type-checked with this repository's
 // TypeScript against the source (as `queued-storage/...`); blocks marked ```ts run are executed with jiti, against
@@ -31,11 +31,7 @@ interface Written extends Snippet {
 }
 
 function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { ...options, env: { ...process.env, NO_COLOR: "1", ...options.env }, timeout: 120_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
-    );
-  });
+  return runChild(command, args, { cwd: options.cwd, timeoutMs: 120_000, env: { ...process.env, NO_COLOR: "1", ...options.env } });
 }
 
 describe("docs: every TypeScript block of README.md, docs/** and bench/README.md", async () => {

@@ -48,6 +48,34 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "S
   signalGroup(child, "SIGKILL");
 }
 
+/**
+ * Run a command to its end, like `execFile`, but in a process group of its own: on `timeoutMs` the whole group is
+ * killed (npm, a shim and what they started), not only the first process.
+ */
+export function runChild(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawnChild(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    // stdout, then stderr, as execFile's callback gets them (a caller may parse stdout, e.g. `npm pack --json`).
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const timer = options.timeoutMs ? setTimeout(() => void stopChild(child, "SIGKILL"), options.timeoutMs) : undefined;
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start \`${command}\`: ${error.message}`));
+    });
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, output: `${stdout}\n${stderr}` });
+    });
+  });
+}
+
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
