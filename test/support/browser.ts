@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { access } from "node:fs/promises";
+import { access, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium, type Browser } from "playwright-core";
@@ -34,12 +35,21 @@ export interface LaunchedChromium extends Browser {
  */
 export async function launchChromium(): Promise<LaunchedChromium> {
   const system = await firstExisting(SYSTEM_CHROMIUM);
-  const { executablePath, env } = system ? { executablePath: system, env: {} } : await packagedChromium();
-  const browser = await chromium
-    .launch({ executablePath, headless: true, args: FLAGS, env: { ...process.env, ...env } as Record<string, string> })
-    .catch((error: unknown) => {
-      throw new Error(`Chromium did not start (${executablePath}): ${error instanceof Error ? error.message : String(error)}`);
-    });
+  const launch = async (): Promise<Browser> => {
+    const { executablePath, env } = system ? { executablePath: system, env: {} } : await packagedChromium();
+    return chromium
+      .launch({ executablePath, headless: true, args: FLAGS, env: { ...process.env, ...env } as Record<string, string> })
+      .catch((error: unknown) => {
+        throw new Error(`Chromium did not start (${executablePath}): ${error instanceof Error ? error.message : String(error)}`);
+      });
+  };
+  const browser = await launch().catch(async (error: unknown) => {
+    if (system) throw error;
+    // @sparticuz/chromium reuses <tmpdir>/chromium when it exists: a copy cut short by an interrupted run never starts.
+    // Unpack it again, once.
+    await rm(join(tmpdir(), "chromium"), { force: true });
+    return launch();
+  });
   return Object.assign(browser, { source: system ? ("system" as const) : ("npm" as const) });
 }
 
