@@ -43,7 +43,7 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
   _code = factories.serveOptions ? _codeOptions(factories.serveOptions) : undefined;
   if (factories.serveOptions) _inFile(factories.serveOptions.file, () => _serveSettings(_serveOptions()));
   const { driver: _local, ...localOptions } = config.local;
-  const { driver: remoteName, ...remoteOptions } = config.remote;
+  const { driver: _remote, ...remoteOptions } = config.remote;
   const qstash = _withoutEmpty(config.qstash);
   const missing = _missingServices(config, factories);
   const offline = { queue: missing.queue.length > 0, flags: missing.flags.length > 0, remote: missing.remote.length > 0 };
