@@ -16,6 +16,8 @@ const config: ViteUserConfig = defineConfig({
     hookTimeout: 60_000,
     // Stand-in servers bind loopback ports and some tests measure RSS: one fork per file keeps them apart.
     pool: "forks",
+    // Starts a redis-server for the run when none answers, and reaps any child process a test left behind.
+    globalSetup: ["test/support/global-setup.ts"],
     projects: [
       { extends: true, test: { name: "unstorage-1", include: ["test/**/*.test.ts"] } },
       {

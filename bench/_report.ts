@@ -40,7 +40,7 @@ function git(args: string[]): string {
 const value = (m: Measure, which: "median" | "p95"): string => `${formatNumber(m[which])} ${m.unit}`;
 const verdict = (row: Row): string => (row.met === null ? "–" : row.met ? "yes" : "**no**");
 
-/** The results as one Markdown table (terminal and README), then the side figures of each row. */
+/** The results as one Markdown table (terminal and bench/README.md), then the side figures of each row. */
 export function markdownTable(results: BenchResult[]): string {
   const header = ["#", "case", "baseline", "median", "p95", "candidate", "median", "p95", "ratio", "goal", "met"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];

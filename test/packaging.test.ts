@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildNitroExample } from "./adapters/_nitro-app.ts";
+import { runChild } from "./support/children.ts";
 
 // The npm package as published (unbuild output, exports, declarations) and the JSR package (deno.json), checked
 // with the tools their registries' users rely on. One build, then every check against it.
@@ -19,13 +19,8 @@ interface Run {
 }
 
 function run(command: string, args: string[], timeout = 120_000, env: Record<string, string> = {}, cwd: string = ROOT): Promise<Run> {
-  return new Promise((resolve) => {
-    const options = { cwd, timeout, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1", ...env } };
-    execFile(command, args, options, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, output: `${stdout}\n${stderr}` });
-    });
-  });
+  // In a process group of its own: a timeout kills npm (or the deno shim) together with what it started.
+  return runChild(command, args, { cwd, timeoutMs: timeout, env: { ...process.env, NO_COLOR: "1", ...env } });
 }
 
 describe("packaging", () => {

@@ -15,7 +15,7 @@ export default defineNitroConfig({
         region: "auto",
         accessKeyId: "",
         secretAccessKey: "",
-        // node-server preset: send over node:http instead of undici's fetch (less CPU per request; see docs/drivers.md).
+        // node-server preset: send over node:http instead of undici's fetch (less CPU per request; see docs/3.drivers.md).
         fetch: "node",
       },
       queue: "qstash",

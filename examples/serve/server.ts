@@ -7,12 +7,13 @@ import type { Driver } from "unstorage";
 import { createQueuedStorage } from "queued-storage";
 import fsDriver from "queued-storage/drivers/fs";
 import s3Driver from "queued-storage/drivers/s3";
-import { defineFileHandler } from "queued-storage/h3";
+import { defineFileHandler, expectContinue } from "queued-storage/h3";
 
 const env = process.env;
 const DATA = env.DATA_DIR ?? "./.data/serve";
 const IMAGE = "media:image.png";
 const VIDEO = "media:clip.webm";
+const MAX_BYTES = 64 * 1024 * 1024;
 
 // The remote: S3 when S3_BUCKET is set (url(key) then answers presigned URLs), else a directory served by the same route.
 const remote: Driver = env.S3_BUCKET
@@ -39,7 +40,7 @@ const files = defineFileHandler(storage, {
   route: "/files/",
   // REDIRECT=1: once a key is remote, /files/<key> answers 302 to the presigned URL instead of streaming it.
   redirect: env.REDIRECT === "1",
-  upload: { maxBytes: 64 * 1024 * 1024, types: ["image/*", "video/*"] },
+  upload: { maxBytes: MAX_BYTES, types: ["image/*", "video/*"] },
   // Writes need UPLOAD_TOKEN (unset: nobody may write); reads are public.
   authorize: (request, _key, operation) =>
     operation === "read" || (!!env.UPLOAD_TOKEN && request.headers.get("authorization") === `Bearer ${env.UPLOAD_TOKEN}`),
@@ -68,6 +69,8 @@ const router = createRouter()
   .use("/files/**", files);
 
 const server = createServer(toNodeListener(createApp().use(router)));
+// `Expect: 100-continue` (curl does it for large bodies): an upload over MAX_BYTES gets 413 before it is sent.
+expectContinue(server, { maxBytes: MAX_BYTES, route: "/files/" });
 server.listen(Number(env.PORT ?? 3000), "127.0.0.1", () => {
   const { port } = server.address() as { port: number };
   console.log(`listening on http://127.0.0.1:${port}`);

@@ -5,6 +5,7 @@ import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from 
 
 export type { FileTarget, TransferTarget } from "./_target.ts";
 export type { H3EventLike } from "./_h3-request.ts";
+export { expectContinue, type ContinueRequest, type ContinueResponse, type ContinueServer, type ExpectContinueOptions } from "./_continue.ts";
 
 /**
  * An h3 event handler, for h3 1 and h3 2 alike: a plain function marked as h3 1's `defineEventHandler` marks it

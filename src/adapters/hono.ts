@@ -3,6 +3,7 @@ import type { FileHandlerOptions } from "../serve/handler.ts";
 import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
 export type { FileTarget, TransferTarget } from "./_target.ts";
+export { expectContinue, type ContinueRequest, type ContinueResponse, type ContinueServer, type ExpectContinueOptions } from "./_continue.ts";
 
 /** The part of Hono's `Context` the route needs: the untouched web `Request`. */
 export interface HonoContextLike {

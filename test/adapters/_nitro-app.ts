@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawnChild, stopChild } from "../support/children.ts";
 import { freePort } from "../support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -67,7 +68,7 @@ export async function startNitroServer(
 ): Promise<RunningServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(node, [join(dir, ".output/server/index.mjs")], {
+  const child: ChildProcess = spawnChild(node, [join(dir, ".output/server/index.mjs")], {
     cwd: dir,
     env: { ...process.env, ...env(origin), PORT: String(port), HOST: "127.0.0.1", NITRO_HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -90,7 +91,7 @@ export async function startNitroServer(
     origin,
     output: () => output,
     async stop() {
-      child.kill("SIGTERM");
+      await stopChild(child);
       await exited;
     },
   };

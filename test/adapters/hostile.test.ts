@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect } from "vitest";
+import { BUN as BUN_BIN, DENO as DENO_BIN, spawnChild, stopChild } from "../support/children.ts";
 import { freePort } from "../support/ports.ts";
 import { CURRENT_KEY, HANDLER_OPTIONS, SEEDED_KEY, type Health } from "./_hostile-app.ts";
 import { hostileCases, type HostileTarget } from "./_hostile-cases.ts";
@@ -9,11 +10,11 @@ import { hostileCases, type HostileTarget } from "./_hostile-cases.ts";
 // ends the process and fails every later check; an unhandled rejection is printed and fails the output check.
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = (name: string): string => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 const MAIN = "test/adapters/_hostile-main.ts";
 const NODE = [process.execPath, "--import", "jiti/register", MAIN];
-const DENO = [BIN("deno"), "run", "--allow-all", "--no-lock", MAIN];
-const BUN = [BIN("bun"), MAIN];
+// The real binaries, not the node_modules/.bin shims (a Node process that spawns deno would be the one killed).
+const DENO = [DENO_BIN, "run", "--allow-all", "--no-lock", MAIN];
+const BUN = [BUN_BIN, MAIN];
 
 const SERVERS: Array<[string, string[]]> = [
   ["h3 1 (defineTransferHandler) on node:http", [...NODE, "h3"]],
@@ -33,7 +34,7 @@ describe.each(SERVERS)("hostile input: %s", (_name, command) => {
 
   beforeAll(async () => {
     port = await freePort();
-    child = spawn(command[0]!, [...command.slice(1), String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    child = spawnChild(command[0]!, [...command.slice(1), String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text));
     child.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text));
     await new Promise<void>((resolve, reject) => {
@@ -52,7 +53,7 @@ describe.each(SERVERS)("hostile input: %s", (_name, command) => {
   afterAll(async () => {
     // Nothing the attacks did may have crashed the process or left an unhandled error in its output.
     const alive = child.exitCode === null && child.signalCode === null;
-    child.kill("SIGKILL");
+    await stopChild(child, "SIGKILL");
     expect(alive, `the server process died:\n${output}`).toBe(true);
     expect(output, "the server printed an error").not.toMatch(/Unhandled|ERR_INVALID_STATE|TypeError|uncaught/i);
   });

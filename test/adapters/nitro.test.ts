@@ -83,6 +83,30 @@ describe.each<NitroMajor>(["nitropack 2", "nitro 3"])("adapters/nitro: the modul
     expect(put?.headers["sec-fetch-mode"]).toBe(major === "nitropack 2" ? undefined : "cors");
   }, 60_000);
 
+  it("without QStash, Upstash and S3 variables: one startup warning naming them; uploads, transfers and reads work offline", async () => {
+    const offline = await startNitroServer(app!.dir, () => ({ NITRO_QUEUED_STORAGE_LOCAL_BASE: `${app!.dir}/.data/offline-uploads`, NITRO_FILES_TOKEN: TOKEN }));
+    try {
+      const bytes = new Uint8Array(50_000).map((_, i) => (i * 7) & 0xff);
+      const upload = await fetch(`${offline.origin}/uploads/offline/a.bin`, { method: "PUT", body: bytes });
+      expect(upload.status, `${await upload.clone().text()}\n${offline.output()}`).toBe(201);
+      let state = "";
+      for (let i = 0; i < 100 && state !== "remote"; i++) {
+        const read = await fetch(`${offline.origin}/uploads/offline/a.bin`);
+        expect(Buffer.compare(Buffer.from(await read.arrayBuffer()), bytes)).toBe(0);
+        state = read.headers.get("x-queued-state") ?? "";
+        if (state !== "remote") await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(state, offline.output()).toBe("remote");
+      const warnings = offline.output().split("\n").filter((line) => line.includes("[queued-storage] [nitro] not set:"));
+      expect(warnings, offline.output()).toHaveLength(1);
+      for (const name of ["QSTASH_TOKEN", "NITRO_QUEUED_STORAGE_QSTASH_URL", "UPSTASH_REDIS_REST_URL", "NITRO_QUEUED_STORAGE_REMOTE_BUCKET"]) {
+        expect(warnings[0]).toContain(name);
+      }
+    } finally {
+      await offline.stop();
+    }
+  }, 60_000);
+
   it("serve.options (file-options.ts): reads and PUT uploads need the token, only images are taken, its cacheControl wins over config", async () => {
     const files = `${server!.origin}/files`;
     // No Authorization: the Response authorize returned (401 with a challenge); a wrong token: authorize's false (403).

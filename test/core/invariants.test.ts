@@ -114,7 +114,7 @@ function stallingCommits(random: () => number, p: number): typeof fetch {
 /**
  * A process frozen past its lease while it uploads: renewals "succeed" without reaching the store, so it never learns
  * it lost the key. Renewals of a local delete (an evicting record) go through: a local delete frozen past its lease
- * is a window no fencing closes (README), and under load a 200 ms lease would open it by event-loop lag alone.
+ * is a window no fencing closes (docs/7.how-it-works.md), and under load a 200 ms lease would open it by event-loop lag alone.
  */
 const frozen = (flags: FlagStore): FlagStore => ({
   ...flags,
@@ -175,7 +175,7 @@ const S3_FROZEN: Profile = {
   keys: 6,
   leaseMs: LEASE,
   // A removal deletes the remote object; a commit frozen past its lease that finds the key empty then recreates it
-  // (If-None-Match: * holds), until its process resumes and removes it again. That window is documented in the README;
+  // (If-None-Match: * holds), until its process resumes and removes it again. That window is documented in docs/7.how-it-works.md;
   // this profile proves what the fencing does guarantee: writes are never lost or shadowed.
   removes: false,
   tiers(random, run) {
@@ -183,7 +183,7 @@ const S3_FROZEN: Profile = {
     const localRaw = memory();
     return {
       // Local reads stall, local deletes do not: a local delete from a process frozen past its lease cannot be fenced
-      // (no local driver has conditional deletes); that window is documented in the README.
+      // (no local driver has conditional deletes); that window is documented in docs/7.how-it-works.md.
       local: leaseStaller(localRaw, random, ["getItemRaw"], 0.15),
       localRaw,
       remote: s3Driver({ ...connection, fetch: stallingCommits(random, 0.35) }),

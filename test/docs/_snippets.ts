@@ -13,6 +13,10 @@ export interface Snippet {
   run: boolean;
   /** The first line says `// fragment`: deliberately not a program, only listed. */
   fragment: boolean;
+  /** The `## ` heading the block sits under (`"Nuxt"`), or `""` before the first one. */
+  section: string;
+  /** What a `run` block must print, in order: the text after each `// prints:` comment. */
+  prints: string[];
 }
 
 const FENCE = /^```ts(?:\s+(.*))?$/;
@@ -22,7 +26,11 @@ const APP_PATH = /^(routes|server|api|plugins)\/|^(nitro|nuxt)\.config\.ts$/;
 export async function snippetsOf(root: string, file: string): Promise<Snippet[]> {
   const lines = (await readFile(`${root}/${file}`, "utf8")).split("\n");
   const snippets: Snippet[] = [];
+  let section = "";
+  let fenced = false;
   for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.startsWith("```") && !FENCE.test(lines[i]!)) fenced = !fenced;
+    if (!fenced && lines[i]!.startsWith("## ")) section = lines[i]!.slice(3).trim();
     const open = FENCE.exec(lines[i]!);
     if (!open) continue;
     const start = i;
@@ -37,6 +45,8 @@ export async function snippetsOf(root: string, file: string): Promise<Snippet[]>
       app: path !== undefined && APP_PATH.test(path),
       run: (open[1] ?? "").split(/\s+/).includes("run"),
       fragment: /^\/\/ fragment\b/.test(first),
+      section,
+      prints: body.flatMap((line) => /\/\/ prints: (.*)$/.exec(line)?.[1]?.trim() ?? []),
     });
   }
   return snippets;

@@ -1,16 +1,17 @@
-import { execFile } from "node:child_process";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { snippetsOf, type Snippet } from "./_snippets.ts";
+import { runChild } from "../support/children.ts";
 
-// Every ```ts block of README.md and docs/*.md, written out as files and type-checked with this repository's
+// Every ```ts block of README.md, docs/**/*.md and bench/README.md, written out as files and type-checked with this repository's
 // TypeScript against the source (as `queued-storage/...`); blocks marked ```ts run are executed with jiti, against
 // s3rver where they read S3_* from env. A block that names a file on its first line (`// storage.ts`) is that file,
 // so later blocks may import it; Nitro/Nuxt server files and configs get those frameworks' auto-imports
-// (_nitro-globals.d.ts), nothing else does. Blocks starting with `// fragment` are deliberately not programs.
+// (_nitro-globals.d.ts), nothing else does. Blocks starting with `// fragment` are deliberately not programs. A `run`
+// block's `// prints: <text>` comments are what it must print, line by line, in that order.
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SUBPATHS: Record<string, string> = {
@@ -30,17 +31,15 @@ interface Written extends Snippet {
 }
 
 function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { ...options, env: { ...process.env, NO_COLOR: "1", ...options.env }, timeout: 120_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
-    );
-  });
+  return runChild(command, args, { cwd: options.cwd, timeoutMs: 120_000, env: { ...process.env, NO_COLOR: "1", ...options.env } });
 }
 
-describe("docs: every TypeScript block of README.md and docs/", async () => {
-  const docs = ["README.md", ...(await readdir(join(ROOT, "docs"))).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+describe("docs: every TypeScript block of README.md, docs/** and bench/README.md", async () => {
+  const inDocs = (await readdir(join(ROOT, "docs"), { recursive: true, encoding: "utf8" })).filter((f) => f.endsWith(".md")).sort();
+  const docs = ["README.md", ...inDocs.map((f) => `docs/${f}`), "bench/README.md"];
   const dir = join(ROOT, ".tmp", `docs-${process.pid}`);
   const written: Written[] = [];
+  let fragments = 0;
   let errors = "";
 
   beforeAll(async () => {
@@ -48,7 +47,10 @@ describe("docs: every TypeScript block of README.md and docs/", async () => {
     for (const doc of docs) {
       const base = join(dir, doc.replace(/\W+/g, "-"));
       for (const snippet of await snippetsOf(ROOT, doc)) {
-        if (snippet.fragment) continue;
+        if (snippet.fragment) {
+          fragments++;
+          continue;
+        }
         const line = snippet.where.split(":")[1];
         let name = snippet.path ?? `block-${line}.ts`;
         if (written.some((w) => w.file === join(base, snippet.app ? "app" : "", name))) name = name.replace(/\.ts$/, `.${line}.ts`);
@@ -102,10 +104,15 @@ describe("docs: every TypeScript block of README.md and docs/", async () => {
     expect(stray).toEqual([]);
   });
 
+  it("the blocks are all there: as many as before the README was split into docs/ (22, 3 of them run)", () => {
+    expect(written.length + fragments).toBeGreaterThanOrEqual(22);
+    expect(written.filter((w) => w.run).length).toBeGreaterThanOrEqual(3);
+    expect(written.some((w) => w.where.startsWith("README.md:") && w.run)).toBe(true);
+  });
+
   for (const doc of docs) {
     it(`${doc}: every block type-checks`, () => {
       const mine = written.filter((w) => w.where.startsWith(`${doc}:`));
-      expect(mine.length, `${doc} has no ts blocks`).toBeGreaterThan(0);
       expect(mine.flatMap(errorsIn)).toEqual([]);
     });
   }
@@ -133,6 +140,14 @@ describe("docs: every TypeScript block of README.md and docs/", async () => {
         };
         const result = await run(process.execPath, [join(ROOT, "node_modules/jiti/lib/jiti-cli.mjs"), snippet.file], { cwd, env });
         expect(result.code, `${snippet.where}:\n${result.output}`).toBe(0);
+        // Each `// prints:` line, in order, as a whole output line.
+        let from = 0;
+        const lines = result.output.split("\n").map((l) => l.trim());
+        for (const expected of snippet.prints) {
+          const at = lines.indexOf(expected, from);
+          expect(at, `${snippet.where} should print "${expected}" (after line ${from}):\n${result.output}`).toBeGreaterThanOrEqual(0);
+          from = at + 1;
+        }
       }
       // The Quick start transfers its upload: the bytes are on s3rver afterwards.
       expect(await standInS3(s3).getItem("avatars:42.png", {})).toBe("a picture's bytes");

@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { deflateSync } from "node:zlib";
+import { brotliDecompressSync, deflateSync } from "node:zlib";
 
 /**
  * A PNG of `width` × `height` (8-bit RGB, a diagonal colour gradient), encoded here: signature, IHDR, one zlib IDAT
@@ -23,24 +21,9 @@ export function encodePng(width: number, height: number): Uint8Array {
   return concat([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks]);
 }
 
-/**
- * A WebM (VP8) test video of `seconds` at 320×240, 25 fps, 4 Mbit/s (large enough that a browser cannot take it in
- * one read, so a seek is a new Range request), a keyframe every second (so seeks land exactly), made with
- * Debian's ffmpeg; its muxer writes Cues, which a browser needs to seek with Range requests. Fails naming ffmpeg when
- * it is missing (`.ci/run` installs it).
- */
-export async function makeWebm(dir: string, seconds: number): Promise<Uint8Array> {
-  const ffmpeg = "/usr/bin/ffmpeg";
-  await access(ffmpeg).catch(() => {
-    throw new Error(`ffmpeg is needed to make the test video and is missing at ${ffmpeg}: apt-get install -y ffmpeg (.ci/run does)`);
-  });
-  const out = join(dir, "clip.webm");
-  await promisify(execFile)(ffmpeg, [
-    "-v", "error", "-y", "-f", "lavfi", "-i", `testsrc=duration=${seconds}:size=320x240:rate=25`,
-    "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "4M", "-minrate", "4M", "-maxrate", "4M",
-    "-g", "25", "-auto-alt-ref", "0", out,
-  ]);
-  return new Uint8Array(await readFile(out));
+/** The committed test video (test/fixtures/media/README.md says how it was made): 20 s of WebM (VP8), 10 MB. */
+export async function readWebm(): Promise<Uint8Array> {
+  return new Uint8Array(brotliDecompressSync(await readFile(join(import.meta.dirname, "../fixtures/media/clip.webm.br"))));
 }
 
 // --- internal ---

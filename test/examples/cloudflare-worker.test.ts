@@ -20,17 +20,19 @@ describe("examples/cloudflare-worker under workerd", () => {
   let s3: S3rverHandle;
   let upstash: UpstashProxy;
   let qstash: QStashStandIn;
+  let code: string;
+  let compatibilityDate: string;
 
   beforeAll(async () => {
     await requireRedis();
     [s3, upstash, qstash] = await Promise.all([startS3rver({ bucket: "worker-archive" }), startUpstashProxy(), startQStash()]);
     const wrangler = await readFile(join(ROOT, "examples/cloudflare-worker/wrangler.toml"), "utf8");
-    const compatibilityDate = /compatibility_date = "([^"]+)"/.exec(wrangler)![1]!;
-    const { code } = await bundleFor("examples/cloudflare-worker/src/index.ts", {
+    compatibilityDate = /compatibility_date = "([^"]+)"/.exec(wrangler)![1]!;
+    ({ code } = await bundleFor("examples/cloudflare-worker/src/index.ts", {
       conditions: CONDITIONS.workerd,
       format: "esm",
       aliases: sourceAliases(),
-    });
+    }));
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     mf = new Miniflare({
@@ -75,5 +77,36 @@ describe("examples/cloudflare-worker under workerd", () => {
   it("refuses an unsigned call of the webhook (401)", async () => {
     const response = await fetch(`${origin}/_queued-storage/transfer`, { method: "POST", body: "{}" });
     expect(response.status).toBe(401);
+  });
+
+  it("offline (no QStash, Upstash or S3 secrets): GET and PUT work on the in-isolate queue, state and memory remote", async () => {
+    const port = await freePort();
+    const offline = new Miniflare({
+      modules: [{ type: "ESModule", path: "worker.mjs", contents: code }],
+      compatibilityDate,
+      host: "127.0.0.1",
+      port,
+      r2Buckets: ["UPLOADS"],
+      bindings: { PUBLIC_URL: `http://127.0.0.1:${port}` },
+    });
+    try {
+      await offline.ready;
+      const at = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${at}/files/nothing.txt`)).status).toBe(404);
+      const bytes = new Uint8Array(100_000).map((_, i) => (i * 5) & 0xff);
+      const put = await fetch(`${at}/files/offline/a.bin`, { method: "PUT", body: bytes });
+      expect(put.status, await put.clone().text()).toBe(201);
+      let state = "";
+      for (let i = 0; i < 100 && state !== "remote"; i++) {
+        const read = await fetch(`${at}/files/offline/a.bin`);
+        expect(Buffer.compare(Buffer.from(await read.arrayBuffer()), bytes)).toBe(0);
+        state = read.headers.get("x-queued-state") ?? "";
+        if (state !== "remote") await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(state).toBe("remote");
+      expect((await fetch(`${at}/_queued-storage/transfer`, { method: "POST", body: "{}" })).status).toBe(404);
+    } finally {
+      await offline.dispose();
+    }
   });
 });

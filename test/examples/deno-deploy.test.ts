@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,17 +7,17 @@ import { startQStash, type QStashStandIn } from "../support/qstash-server.ts";
 import { requireRedis } from "../support/redis.ts";
 import { standInS3, startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { startUpstashProxy, type UpstashProxy } from "../support/upstash-proxy.ts";
+import { DENO, spawnChild, stopChild } from "../support/children.ts";
 import { freePort } from "../support/ports.ts";
 import { ROOT } from "./_aliases.ts";
 import { servicesEnv } from "./_services.ts";
 
 // examples/deno-deploy type-checked and served by the real Deno binary. The root deno.json makes the example a
 // workspace member, so its `jsr:@queued-storage/core` import resolves to this repository's source, offline.
-const DENO = join(ROOT, "node_modules/.bin/deno");
 
 function runDeno(args: string[], env: Record<string, string> = {}, cwd: string = ROOT): ChildProcess {
   // Its own process group: `deno task` starts deno again, and stopping the server must stop that one too.
-  return spawn(DENO, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  return spawnChild(DENO, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 describe("examples/deno-deploy on Deno", () => {
@@ -35,11 +35,7 @@ describe("examples/deno-deploy on Deno", () => {
   }, 30_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server!.once("exit", resolve));
-      process.kill(-server.pid!, "SIGTERM");
-      await exited;
-    }
+    if (server) await stopChild(server);
     await Promise.all([s3?.stop(), upstash?.stop(), qstash?.stop()]);
     await rm(dataDir, { recursive: true, force: true });
   });

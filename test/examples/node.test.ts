@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnChild, stopChild } from "../support/children.ts";
 import { ROOT } from "./_aliases.ts";
 
 // examples/node/server.ts started as its README says (jiti), hit once per route.
@@ -14,7 +15,7 @@ describe("examples/node: the upload server", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "queued-storage-example-node-"));
-    child = spawn(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/node/server.ts")], {
+    child = spawnChild(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/node/server.ts")], {
       cwd: ROOT,
       // As the README says: tsconfig.json "paths" map the package name to ./src.
       env: { ...process.env, PORT: "0", DATA_DIR: dataDir, JITI_TSCONFIG_PATHS: "1" },
@@ -36,10 +37,7 @@ describe("examples/node: the upload server", () => {
   }, 30_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
+    if (child) await stopChild(child);
     await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -1,18 +1,19 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/browser.ts";
+import { spawnChild, stopChild } from "../support/children.ts";
 import { startS3rver, type S3rverHandle } from "../support/s3rver.ts";
 import { ROOT } from "./_aliases.ts";
-import { encodePng, makeWebm } from "./_media.ts";
+import { encodePng, readWebm } from "./_media.ts";
 
-// examples/serve/server.ts started as its README says, looked at by Debian's Chromium (headless, driven by
-// playwright-core): the page shows an uploaded image and seeks in an uploaded video, before and after the transfer
+// examples/serve/server.ts started as its README says, looked at by Chromium (test/support/browser.ts: the system's,
+// else @sparticuz/chromium's from npm; headless, driven by playwright-core): the page shows an uploaded image and seeks in an uploaded video, before and after the transfer
 // to S3 (s3rver), and through the file route with REDIRECT=1. Screenshots land in .tmp/artifacts/.
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, ".tmp/artifacts");
 const TOKEN = "browser-test-token";
 const SEEK_TO = 12.5;
@@ -24,7 +25,7 @@ interface Example {
 }
 
 async function startExample(env: Record<string, string>): Promise<Example> {
-  const child: ChildProcess = spawn(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/serve/server.ts")], {
+  const child: ChildProcess = spawnChild(join(ROOT, "node_modules/.bin/jiti"), [join(ROOT, "examples/serve/server.ts")], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", JITI_TSCONFIG_PATHS: "1", UPLOAD_TOKEN: TOKEN, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -46,11 +47,7 @@ async function startExample(env: Record<string, string>): Promise<Example> {
   return {
     origin,
     output: () => output,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    },
+    stop: () => stopChild(child),
   };
 }
 
@@ -140,18 +137,10 @@ describe("examples/serve in headless Chromium", () => {
   const examples: Example[] = [];
 
   beforeAll(async () => {
-    await access(CHROMIUM).catch(() => {
-      throw new Error(`Chromium is needed for this test and is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
-    });
     dir = await mkdtemp(join(tmpdir(), "queued-storage-serve-browser-"));
     await mkdir(ARTIFACTS, { recursive: true });
-    [s3, webm] = await Promise.all([startS3rver({ bucket: "serve-browser" }), makeWebm(dir, 20)]);
+    [s3, webm, browser] = await Promise.all([startS3rver({ bucket: "serve-browser" }), readWebm(), launchChromium()]);
     png = encodePng(96, 64);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
   }, 120_000);
 
   afterAll(async () => {

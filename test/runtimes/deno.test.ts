@@ -1,12 +1,11 @@
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { expectWholeSuitePassed } from "./_host/expect.ts";
 import { startSuiteServices, type SuiteServices } from "./_host/services.ts";
 import { runSuiteScript } from "./_host/spawn.ts";
+import { DENO } from "../support/children.ts";
 
-// The npm package `deno` ships the real binary (@deno/linux-x64-glibc). Deno runs our TypeScript source as is, with
+// The npm package `deno` ships the real binary (@deno/linux-x64-glibc), run as is (not through its Node shim). Deno runs our TypeScript source as is, with
 // the repository's deno.json import map and the populated node_modules: the same way JSR consumers load it.
-const DENO = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
 
 describe("runtime: Deno (shared suite)", () => {
   let services: SuiteServices;

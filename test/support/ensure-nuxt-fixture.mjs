@@ -1,4 +1,4 @@
-// `npm test` runs this first (pretest): the Nuxt test needs Nuxt 4 and its Node 22 binary, which live in their own
+// `npm test` runs this first (pretest, through ensure-services.mjs): the Nuxt test needs Nuxt 4 and its Node 22 binary, which live in their own
 // fixture with their own lock (test/fixtures/nuxt4), so that `npm ci && npm test` on a fresh machine installs them
 // too. Installed only when missing or older than its lock, as .ci/run does. A failed install (no network) is reported
 // and the suite runs on: the Nuxt test then fails saying what is missing, the others are unaffected.

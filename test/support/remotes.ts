@@ -1,11 +1,13 @@
 // The drivers of the drop-in matrix, each over a real store: unstorage's memory, lru-cache, fs, fs-lite, redis (the
-// real redis-server), db0 over the real PostgreSQL, and this project's fs and S3 (over s3rver) drivers. `open(ns)`
+// real redis-server), db0 over the real PostgreSQL (a server when one answers, else PGlite, PostgreSQL compiled to WASM,
+// from npm), and this project's fs and S3 (over s3rver) drivers. `open(ns)`
 // gives a driver over an empty namespace of its own; `close()` removes what it stored.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDatabase } from "db0";
+import { createDatabase, type Database } from "db0";
+import pgliteConnector from "db0/connectors/pglite";
 import postgresqlConnector from "db0/connectors/postgresql";
 import pg from "pg";
 import type { Driver } from "unstorage";
@@ -34,9 +36,19 @@ export interface MatrixDriver {
 /** PostgreSQL of the tests: 127.0.0.1:5432, user postgres, database test, trust auth (override with PG_URL). */
 export const PG_URL: string = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 
+/**
+ * Which PostgreSQL the db0 row runs on: the server at PG_URL when it answers; PGlite when none does and PG_URL was not
+ * set (an explicit PG_URL that does not answer fails loudly), or always with QUEUED_STORAGE_TEST_PGLITE=1.
+ */
+export const POSTGRES: "server" | "pglite" = process.env.QUEUED_STORAGE_TEST_PGLITE === "1"
+  ? "pglite"
+  : process.env.PG_URL || (await requirePostgres(PG_URL, 2000).then(() => true, () => false))
+    ? "server"
+    : "pglite";
+
 /** Throws a loud, actionable error unless PostgreSQL answers at `url`. */
-export async function requirePostgres(url: string = PG_URL): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+export async function requirePostgres(url: string = PG_URL, timeoutMs = 5000): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   try {
     await client.connect();
     await client.query("SELECT 1");
@@ -61,6 +73,28 @@ async function tempDir(ns: string): Promise<{ base: string; close(): Promise<voi
 
 let s3rver: Promise<S3rverHandle> | undefined;
 let s3Users = 0;
+
+// One in-memory PGlite for every namespace of the file (each in a table of its own), closed with the last of them.
+let pglite: Database | undefined;
+let pgliteUsers = 0;
+
+async function openPostgres(): Promise<{ database: Database; release(): Promise<void> }> {
+  if (POSTGRES === "server") {
+    await requirePostgres();
+    const database = createDatabase(postgresqlConnector({ url: PG_URL }));
+    return { database, release: () => database.dispose() };
+  }
+  pgliteUsers++;
+  const database = (pglite ??= createDatabase(pgliteConnector()));
+  return {
+    database,
+    async release() {
+      if (--pgliteUsers > 0) return;
+      pglite = undefined;
+      await database.dispose();
+    },
+  };
+}
 
 export const MATRIX_DRIVERS: MatrixDriver[] = [
   { name: "memory", open: async () => ({ driver: memory(), close: async () => {} }) },
@@ -98,17 +132,16 @@ export const MATRIX_DRIVERS: MatrixDriver[] = [
     },
   },
   {
-    name: "db0 (PostgreSQL)",
+    name: POSTGRES === "server" ? "db0 (PostgreSQL)" : "db0 (PGlite)",
     async open(ns) {
-      await requirePostgres();
-      const database = createDatabase(postgresqlConnector({ url: PG_URL }));
+      const { database, release } = await openPostgres();
       const tableName = `qs_matrix_${RUN}_${ns.replace(/\W/g, "_")}`;
       const driver = db0Driver({ database, tableName });
       return {
         driver,
         async close() {
           await database.sql`DROP TABLE IF EXISTS {${tableName}}`;
-          await database.dispose();
+          await release();
         },
       };
     },

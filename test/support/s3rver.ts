@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver } from "unstorage";
 import s3Driver, { type S3DriverOptions } from "../../src/drivers/s3/index.ts";
+import { spawnChild, stopChild } from "./children.ts";
 
 export interface S3rverHandle {
   /** `http://127.0.0.1:<port>`: path-style, real SigV4 (verified by the child, see s3rver-child.mjs). */
@@ -31,12 +31,12 @@ const CHILD = fileURLToPath(new URL("./s3rver-child.mjs", import.meta.url));
 export async function startS3rver(options: { bucket?: string } = {}): Promise<S3rverHandle> {
   const bucket = options.bucket ?? "queued-storage-test";
   const directory = await mkdtemp(join(tmpdir(), "queued-storage-s3rver-"));
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", "--expose-gc", CHILD, directory, bucket], {
+  const child = spawnChild(process.execPath, ["--openssl-legacy-provider", "--expose-gc", CHILD, directory, bucket], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
   // The child writes only s3rver's internal errors there: show them, they explain a 500.
-  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
     stderr += text;
     process.stderr.write(`[s3rver] ${text}`);
   });
@@ -53,7 +53,7 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
       void rm(directory, { recursive: true, force: true });
       reject(new Error(`s3rver (test/support/s3rver-child.mjs) could not start: ${cause.message}\n${stderr}`));
     };
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => {
       stdout += text;
       const line = stdout.split("\n")[0];
       if (stdout.includes("\n") && line && !settled) {
@@ -77,15 +77,15 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<S3
       new Promise<void>((resolve) => {
         const onData = (text: string): void => {
           if (!text.includes("gc done\n")) return;
-          child.stdout.off("data", onData);
+          child.stdout!.off("data", onData);
           resolve();
         };
-        child.stdout.on("data", onData);
-        child.stdin.write("gc\n");
+        child.stdout!.on("data", onData);
+        child.stdin!.write("gc\n");
       }),
     async stop() {
-      child.stdin.end();
-      child.kill("SIGTERM");
+      child.stdin!.end();
+      await stopChild(child);
       await exited;
       await rm(directory, { recursive: true, force: true });
     },

@@ -21,6 +21,10 @@ export interface _NitroFactories {
   upstashFlags?: (options: { url?: string; token?: string; prefix?: string }) => FlagStore;
   /** The module named by `serve.options` (`file`: the path as configured, for error messages), imported whole. */
   serveOptions?: { file: string; module: { default?: unknown } };
+  /** The remote used while the S3 remote has no endpoint or bucket (the fs driver in `.data/remote`); absent with `production`. */
+  fallbackRemote?: (options: object) => Driver;
+  /** `production: true` of the module: missing credentials stop the server instead of falling back. */
+  production?: boolean;
 }
 
 /** The two runtime functions of the Nitro that built the app. */
@@ -43,11 +47,25 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
   const { driver: _local, ...localOptions } = config.local;
   const { driver: _remote, ...remoteOptions } = config.remote;
   const qstash = _withoutEmpty(config.qstash);
+  const missing = _missingServices(config, factories);
+  const offline = { queue: missing.queue.length > 0, flags: missing.flags.length > 0, remote: missing.remote.length > 0 };
+  const names = [...missing.queue, ...missing.flags, ...missing.remote];
+  if (names.length && factories.production) {
+    throw new Error(`[queued-storage] [nitro] production: true, and these are not set: ${names.join(", ")}`);
+  }
+  if (names.length) {
+    const parts = [
+      offline.queue ? "the in-process queue (transfers run in this process)" : "",
+      offline.flags ? "in-process state (one instance)" : "",
+      offline.remote ? "the fs driver in ./.data/remote as the remote" : "",
+    ].filter(Boolean);
+    console.warn(`[queued-storage] [nitro] not set: ${names.join(", ")}; using ${parts.join(", ")}. Set them, or production: true to make this an error.`);
+  }
   const driver = queuedDriver({
     local: factories.local(_withoutEmpty(localOptions)),
-    remote: factories.remote(_withoutEmpty(remoteOptions)),
-    queue: factories.qstashQueue?.({ ...qstash, url: qstash.url ?? "" }),
-    flags: factories.upstashFlags?.(_withoutEmpty(config.upstash)),
+    remote: offline.remote && factories.fallbackRemote ? factories.fallbackRemote({ base: "./.data/remote" }) : factories.remote(_withoutEmpty(remoteOptions)),
+    queue: offline.queue ? undefined : factories.qstashQueue?.({ ...qstash, url: qstash.url ?? "" }),
+    flags: offline.flags ? undefined : factories.upstashFlags?.(_withoutEmpty(config.upstash)),
     task: config.task === "transferAndDelete" ? transferAndDelete : transfer,
     delayed: config.delayed === true,
     prefix: config.prefix || undefined,
@@ -87,6 +105,42 @@ export function _handlerOptions(): TransferHandlerOptions {
 }
 
 // --- internal ---
+
+/**
+ * What the configured services lack, by the names a user sets (env, as the SDKs and Nitro's runtime config read it):
+ * QStash (token, webhook URL, signing keys), Upstash (REST URL and token), the S3 remote (endpoint, bucket, keys).
+ */
+function _missingServices(config: QueuedStorageRuntimeConfig, factories: _NitroFactories): { queue: string[]; flags: string[]; remote: string[] } {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const given = (value: unknown, envName?: string): boolean => (typeof value === "string" && value !== "") || (!!envName && !!env[envName]);
+  const check = (entries: Array<[string, boolean]>): string[] => entries.filter(([, ok]) => !ok).map(([name]) => name);
+  const { qstash, upstash } = config;
+  const remote = config.remote as Record<string, unknown>;
+  return {
+    queue: factories.qstashQueue
+      ? check([
+          ["QSTASH_TOKEN", given(qstash.token, "QSTASH_TOKEN")],
+          ["NITRO_QUEUED_STORAGE_QSTASH_URL", given(qstash.url)],
+          ["QSTASH_CURRENT_SIGNING_KEY", given(qstash.currentSigningKey, "QSTASH_CURRENT_SIGNING_KEY")],
+          ["QSTASH_NEXT_SIGNING_KEY", given(qstash.nextSigningKey, "QSTASH_NEXT_SIGNING_KEY")],
+        ])
+      : [],
+    flags: factories.upstashFlags
+      ? check([
+          ["UPSTASH_REDIS_REST_URL", given(upstash.url, "UPSTASH_REDIS_REST_URL")],
+          ["UPSTASH_REDIS_REST_TOKEN", given(upstash.token, "UPSTASH_REDIS_REST_TOKEN")],
+        ])
+      : [],
+    remote: config.remote.driver === "queued-storage/drivers/s3"
+      ? check([
+          ["NITRO_QUEUED_STORAGE_REMOTE_ENDPOINT", given(remote.endpoint)],
+          ["NITRO_QUEUED_STORAGE_REMOTE_BUCKET", given(remote.bucket)],
+          ["NITRO_QUEUED_STORAGE_REMOTE_ACCESS_KEY_ID", given(remote.accessKeyId)],
+          ["NITRO_QUEUED_STORAGE_REMOTE_SECRET_ACCESS_KEY", given(remote.secretAccessKey)],
+        ])
+      : [],
+  };
+}
 
 /** Every key of the code options: a misspelt one (`authorise`) fails at startup instead of being ignored. */
 const CODE_KEYS: Record<keyof NitroFileHandlerOptions, true> = {

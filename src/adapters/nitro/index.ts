@@ -13,6 +13,13 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
    * @default "/_queued-storage/transfer"
    */
   route?: string | false;
+  /**
+   * Missing service credentials (QStash, Upstash, the S3 remote's endpoint, bucket and keys) stop the server at
+   * startup with an error naming them. Without it, the server starts on the in-process queue and state (and an fs
+   * remote in `./.data/remote` for an S3 remote without endpoint or bucket), with one warning naming what is missing.
+   * @default false
+   */
+  production?: boolean;
   qstash?: Partial<QueuedStorageRuntimeConfig["qstash"]>;
   upstash?: Partial<QueuedStorageRuntimeConfig["upstash"]>;
   /**
@@ -62,7 +69,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
   // nitropack 2 names its major; nitro 3 runs h3 2 and exports its runtime as `nitro/runtime`.
   const nitro3 = nitro.meta?.majorVersion !== 2;
   const runtime = nitro3 ? "nitro/runtime" : "nitropack/runtime";
-  const { route: routeOption, ...configOptions } = options;
+  const { route: routeOption, production, ...configOptions } = options;
   const defaults = _defaultRuntimeConfig();
   const given = (nitro.options.runtimeConfig.queuedStorage ?? {}) as Partial<QueuedStorageRuntimeConfig>;
   const config: QueuedStorageRuntimeConfig = {
@@ -86,6 +93,8 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
   }
 
   const own = (file: string): string => _ownFile(file);
+  // Without `production`, an S3 remote missing its endpoint or bucket falls back to the fs driver: bundle it.
+  const fallback = !production && config.remote.driver === "queued-storage/drivers/s3";
   const imports = [
     `import { defineNitroPlugin, useRuntimeConfig, useStorage } from ${JSON.stringify(runtime)};`,
     `import { _mountQueuedStorage } from ${JSON.stringify(own("adapters/_nitro-runtime"))};`,
@@ -95,12 +104,15 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     config.flags === "upstash" ? `import { upstashFlags } from ${JSON.stringify(own("upstash"))};` : "",
     // A whole-module import: a missing default export is reported at startup by the runtime, naming serve.options.
     serveOptions ? `import * as serveOptions from ${JSON.stringify(_userModule(serveOptions, nitro.options.rootDir))};` : "",
+    fallback ? `import fallbackRemote from ${JSON.stringify(own("drivers/fs"))};` : "",
   ];
   const factories = [
     "local, remote",
     config.queue === "qstash" ? "qstashQueue" : "",
     config.flags === "upstash" ? "upstashFlags" : "",
     serveOptions ? `serveOptions: { file: ${JSON.stringify(serveOptions)}, module: serveOptions }` : "",
+    fallback ? "fallbackRemote" : "",
+    production ? "production: true" : "",
   ].filter(Boolean);
   nitro.options.virtual[PLUGIN_ID] = `${imports.filter(Boolean).join("\n")}
 export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(", ")} }, { useRuntimeConfig, useStorage }));

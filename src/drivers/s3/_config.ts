@@ -48,7 +48,7 @@ export interface S3DriverOptions {
   /**
    * fetch implementation, e.g. to instrument or proxy requests. Default: the global `fetch`. On Node, `"node"` sends
    * over node:http / node:https instead of undici (`createNodeFetch()` from `queued-storage/node-fetch` with its
-   * defaults): less CPU per request, no undici global dispatcher (see docs/drivers.md). A string, so that JSON
+   * defaults): less CPU per request, no undici global dispatcher (see docs/3.drivers.md). A string, so that JSON
    * configs (the Nitro module's `remote`) can choose it.
    * @example "node", createNodeFetch({ httpsAgent })
    */

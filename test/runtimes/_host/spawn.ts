@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawnChild, stopChild } from "../../support/children.ts";
 import { RESULT_MARKER, type SuiteEnv, type SuiteResult } from "../_shared/suite.ts";
 
 export interface ScriptRun {
@@ -16,16 +16,16 @@ export interface ScriptRun {
  */
 export function runSuiteScript(command: string, args: string[], env: SuiteEnv, timeoutMs = 120_000): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
+    const child = spawnChild(command, args, {
       cwd: new URL("../../../", import.meta.url),
       env: { ...process.env, QUEUED_STORAGE_SUITE_ENV: JSON.stringify(env), NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const timer = setTimeout(() => void stopChild(child, "SIGKILL"), timeoutMs);
     child.once("error", (error) => {
       clearTimeout(timer);
       reject(new Error(`cannot start \`${command}\`: ${error.message}`));
