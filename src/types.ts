@@ -108,6 +108,13 @@ export interface FlagStore {
   pending(): Promise<Array<[string, FlagRecord]>>;
   /** Remove the state of every key under `base` (all keys when empty): tombstones where a transfer holds the key. */
   clear(base?: string): Promise<void>;
+  // --- operations (issue 21): see src/flags/_counts.ts and src/core/operations.ts ---
+  /** Counts per state and the oldest unfinished write, of the keys starting with `base` (all when empty). */
+  stats?(base?: string): Promise<TransferStats>;
+  /** A page of records by key order, O(page): `prefix` is the full state-key prefix. Rejects a bad limit or cursor. */
+  list?(query: ListQuery): Promise<FlagPage>;
+  /** Rebuild what `stats()` and `list()` read from the records (after an upgrade from a version without them). */
+  reindex?(): Promise<void>;
   dispose?(): Promise<void> | void;
 }
 
@@ -244,6 +251,18 @@ export interface QueuedStorageControls {
    * @example <img src={await storage.url("avatars:1.png")}>  // "/files/avatars/1.png", later "https://bucket.s3…?X-Amz-Signature=…"
    */
   url(key: string, options?: UrlOptions): Promise<string>;
+  // --- operations (issue 21): src/core/operations.ts ---
+  /** Counts per state and the oldest unfinished write; one round trip on Upstash, whatever the number of keys. */
+  stats(): Promise<TransferStats>;
+  /**
+   * A page of keys with their status, in key order: `{ items: [[key, status], …], cursor }`; pass `cursor` back for
+   * the next page (`null`: last page). Costs O(page). Rejects a limit outside 1..1000 or a cursor it did not issue.
+   * @example const { items, cursor } = await storage.list({ state: "failed", limit: 50 });
+   */
+  list(query?: ListQuery): Promise<ListPage>;
+  /** Queue `key` again (or every `failed` key, `{ state: "failed" }`); answers the new statuses. */
+  retry(key: string): Promise<TransferStatus | null>;
+  retry(query: RetryQuery): Promise<Array<[string, TransferStatus | null]>>;
 }
 
 /** Options of `url(key, options)`: passed to the remote driver's `getUrl` (S3: presigned URL settings) and to URL functions. */
@@ -342,4 +361,61 @@ export interface ResolvedQueuedStorageOptions {
   onFailed?: (event: FailedEvent) => void | Promise<void>;
   localUrl?: UrlOption;
   remoteUrl?: UrlOption;
+}
+
+// --- operations (issue 21) ---
+
+/** Keys per state (tombstones of removed keys are not counted). */
+export interface TransferCounts {
+  local: number;
+  queued: number;
+  transferring: number;
+  remote: number;
+  failed: number;
+}
+
+/** What `stats()` answers. */
+export interface TransferStats {
+  counts: TransferCounts;
+  /**
+   * The unfinished write (`local`, `queued`, `transferring` or `failed`) that began first: its key, the `updatedAt` of
+   * its record and `since`, when the write began (epoch ms). `null` when every key is `remote`.
+   */
+  oldestPending: { key: string; updatedAt: number; since: number } | null;
+}
+
+/** What `list()` takes. */
+export interface ListQuery {
+  /** Only keys in this state. Default: every state. */
+  state?: TransferState;
+  /** Only keys starting with this text (`/` read as `:`). @example "avatars:" */
+  prefix?: string;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+  /** Keys per page, 1 to 1000. @default 100 */
+  limit?: number;
+}
+
+/** A listed key's status: a `failed` one also carries the QStash DLQ id its error names, if any. */
+export interface ListedStatus extends TransferStatus {
+  dlqId?: string;
+}
+
+/** A page of `list()`. */
+export interface ListPage {
+  items: Array<[string, ListedStatus]>;
+  /** Pass it back for the next page; `null` on the last one. */
+  cursor: string | null;
+}
+
+/** A page of a FlagStore's `list()`: state keys and records. */
+export interface FlagPage {
+  items: Array<[string, FlagRecord]>;
+  cursor: string | null;
+}
+
+/** What `retry(query)` takes: every key in that state (under `prefix`). */
+export interface RetryQuery {
+  state: "failed";
+  prefix?: string;
 }

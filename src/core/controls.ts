@@ -6,11 +6,12 @@ import type { Driver, FlagRecord, QueuedStorageControls, SyncReport, TransferJob
 import { _validateJob } from "../_job.ts";
 import { _verifyRemote } from "./_verify.ts";
 import { _urlOf } from "../serve/url.ts";
+import { _createOperations } from "./operations.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {
   const now = (): number => Date.now();
-  return {
+  const controls: Omit<QueuedStorageControls, "stats" | "list" | "retry"> = {
     async transfer(key) {
       _assertKey(key);
       const current = await ctx.flags.get(ctx.flagKey(key));
@@ -94,6 +95,8 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       return _urlOf(ctx, key, await ctx.flags.get(ctx.flagKey(key)), options);
     },
   };
+  // stats, list, retry (issue 21)
+  return Object.assign(controls, _createOperations(ctx, controls.transfer));
 }
 
 /**

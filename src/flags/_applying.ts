@@ -1,5 +1,6 @@
 import type { FlagRecord, FlagStore } from "../types.ts";
 import * as t from "./_transitions.ts";
+import { _createIndex } from "./_counts.ts";
 
 /** Where an applying store keeps serialized records. */
 export interface _RecordBackend {
@@ -45,9 +46,16 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     return locked(key, async () => {
       const { next, result } = step(await read(key), Date.now());
       if (next !== undefined) await backend.write(key, next === null ? null : JSON.stringify(next));
+      if (next !== undefined) index.track(key, next);
       return result;
     });
   }
+  // stats() and list() (issue 21): an in-process index, built on first use.
+  const index = _createIndex(
+    () => backend.keys(),
+    read,
+    (key, use) => locked(key, async () => use(await read(key))),
+  );
 
   // The highest generation this store issued, passed to the transitions as their floor (see _nextGeneration):
   // Date.now() has ms resolution, so remove + forget + begin within one ms would otherwise reuse a generation.
@@ -95,6 +103,9 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
         keys.filter((k) => k.startsWith(prefix)).map((key) => apply(key, (r, now) => t._clearOne(r, now))),
       );
     },
+    stats: (base) => index.stats(base),
+    list: (query) => index.list(query),
+    reindex: () => index.rebuild(),
     dispose: () => backend.dispose?.(),
   };
 }
