@@ -10,3 +10,5 @@ export type { QueuedStorageError } from "./_errors.ts";
 export type * from "./types.ts";
 export { createFileHandler } from "./serve/handler.ts";
 export type { FileHandlerOptions, FileOperation } from "./serve/handler.ts";
+export { createStatusHandler } from "./serve/status.ts";
+export type { StatusHandlerOptions, StatusOperation } from "./serve/status.ts";

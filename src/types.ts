@@ -45,6 +45,8 @@ export interface TransferStatus {
   attempts: number;
   error?: string;
   updatedAt: number;
+  /** While `transferring` in this process: bytes read from the local copy so far, and its size when known (issue 21). */
+  progress?: { bytes: number; total?: number };
 }
 
 /** A transfer job. It carries the key and the generation it was queued for, never bytes, URLs or credentials. */
