@@ -20,6 +20,8 @@ const config: BuildConfig[] = defineBuildConfig({
     { input: "src/adapters/nitro/_handler-web", name: "adapters/_nitro-handler-web" },
     { input: "src/adapters/nitro/_serve", name: "adapters/_nitro-serve" },
     { input: "src/adapters/nitro/_serve-web", name: "adapters/_nitro-serve-web" },
+    { input: "src/adapters/nitro/_status", name: "adapters/_nitro-status" },
+    { input: "src/adapters/nitro/_status-web", name: "adapters/_nitro-status-web" },
   ],
   declaration: "node16",
   clean: true,

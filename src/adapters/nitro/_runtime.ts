@@ -10,6 +10,7 @@ import { transfer, transferAndDelete } from "../../tasks.ts";
 import type { FlagStore, QueuedStorageControls, TransferQueue } from "../../types.ts";
 import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_config.ts";
 import type { NitroFileHandlerOptions } from "./_options.ts";
+import { _keepStatusOptions } from "./_status-options.ts";
 
 /** What the generated plugin imports statically, as chosen at build time. */
 export interface _NitroFactories {
@@ -19,6 +20,8 @@ export interface _NitroFactories {
   upstashFlags?: (options: { url?: string; token?: string; prefix?: string }) => FlagStore;
   /** The module named by `serve.options` (`file`: the path as configured, for error messages), imported whole. */
   serveOptions?: { file: string; module: { default?: unknown } };
+  /** The module named by `status.options`, imported whole (issue 21). */
+  statusOptions?: { file: string; module: { default?: unknown } };
 }
 
 /** The two runtime functions of the Nitro that built the app. */
@@ -52,6 +55,8 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
     localUrl: config.serve?.route ? `${config.serve.route.replace(/\/+$/, "")}/` : undefined,
   });
   _controls = driver.getInstance!();
+  // The status page's options (token from config, code from status.options), checked before the mount.
+  if (config.status?.route) _keepStatusOptions(config.status, factories.statusOptions, _controls);
   nitro.useStorage().mount(config.base, driver);
 }
 

@@ -3,9 +3,10 @@ import { _defaultRuntimeConfig, type QueuedStorageRuntimeConfig } from "./_confi
 
 export type { QueuedStorageRuntimeConfig } from "./_config.ts";
 export { defineFileHandlerOptions, type NitroFileHandlerOptions } from "./_options.ts";
+export { defineStatusHandlerOptions, type NitroStatusHandlerOptions } from "./_status-options.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
-export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve">> {
+export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve" | "status">> {
   /**
    * Path of the QStash webhook route, registered when `queue` is `"qstash"`; `false` to register none (mount
    * `queued-storage/h3` yourself).
@@ -21,6 +22,12 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
    * @example { route: "/files", redirect: true, options: "./server/file-options.ts" }
    */
   serve?: Partial<QueuedStorageRuntimeConfig["serve"]>;
+  /**
+   * The operator's status page at `route` (page, JSON, `<route>/metrics`), behind `token` (from env) or the
+   * `authorize` of the `options` module.
+   * @example { route: "/_queued-storage" } // NITRO_QUEUED_STORAGE_STATUS_TOKEN=…
+   */
+  status?: Partial<QueuedStorageRuntimeConfig["status"]>;
 }
 
 /**
@@ -90,6 +97,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     qstash: { ...defaults.qstash, ...configOptions.qstash, ...given.qstash },
     upstash: { ...defaults.upstash, ...configOptions.upstash, ...given.upstash },
     serve: { ...defaults.serve, ...configOptions.serve, ...given.serve },
+    status: { ...defaults.status, ...configOptions.status, ...given.status },
   };
   if (!config.remote?.driver) {
     throw new Error("[queued-storage] [nitro] set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage");
@@ -103,6 +111,15 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     throw new Error(`[queued-storage] [nitro] \`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`);
   }
 
+  // --- status page (issue 21): like serve, its `options` module is code, bundled and left out of the runtime config ---
+  const { options: statusOptions, ...status } = config.status;
+  config.status = status;
+  const statusRoute = status.route.replace(/\/+$/, "");
+  if (statusRoute && !statusRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`status.route\` must start with "/", got ${JSON.stringify(status.route)}`);
+  if (statusOptions !== undefined && (typeof statusOptions !== "string" || !statusOptions || !statusRoute)) {
+    throw new Error(`[queued-storage] [nitro] \`status.options\` must be a module path and needs \`status.route\`, got ${JSON.stringify(statusOptions)}`);
+  }
+
   const own = (file: string): string => _ownFile(file);
   const imports = [
     `import { defineNitroPlugin, useRuntimeConfig, useStorage } from ${JSON.stringify(runtime)};`,
@@ -113,12 +130,14 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     config.flags === "upstash" ? `import { upstashFlags } from ${JSON.stringify(own("upstash"))};` : "",
     // A whole-module import: a missing default export is reported at startup by the runtime, naming serve.options.
     serveOptions ? `import * as serveOptions from ${JSON.stringify(_userModule(serveOptions, nitro.options.rootDir))};` : "",
+    statusOptions ? `import * as statusOptions from ${JSON.stringify(_userModule(statusOptions, nitro.options.rootDir))};` : "",
   ];
   const factories = [
     "local, remote",
     config.queue === "qstash" ? "qstashQueue" : "",
     config.flags === "upstash" ? "upstashFlags" : "",
     serveOptions ? `serveOptions: { file: ${JSON.stringify(serveOptions)}, module: serveOptions }` : "",
+    statusOptions ? `statusOptions: { file: ${JSON.stringify(statusOptions)}, module: statusOptions }` : "",
   ].filter(Boolean);
   nitro.options.virtual[PLUGIN_ID] = `${imports.filter(Boolean).join("\n")}
 export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(", ")} }, { useRuntimeConfig, useStorage }));
@@ -137,6 +156,10 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
     if (!serveRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`);
     nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own(nitro3 ? "adapters/_nitro-serve-web" : "adapters/_nitro-serve") });
   }
+  if (statusRoute) {
+    const handler = own(nitro3 ? "adapters/_nitro-status-web" : "adapters/_nitro-status");
+    nitro.options.handlers.push({ route: statusRoute, handler }, { route: `${statusRoute}/**`, handler });
+  }
 }
 
 /** Our own entries by dist name, and where each lives in the source tree (used from source and through JSR). */
@@ -146,6 +169,8 @@ const SOURCE_FILES: Record<string, string> = {
   "adapters/_nitro-handler-web": "adapters/nitro/_handler-web",
   "adapters/_nitro-serve": "adapters/nitro/_serve",
   "adapters/_nitro-serve-web": "adapters/nitro/_serve-web",
+  "adapters/_nitro-status": "adapters/nitro/_status",
+  "adapters/_nitro-status-web": "adapters/nitro/_status-web",
   qstash: "queues/qstash",
   upstash: "flags/upstash",
   "drivers/s3": "drivers/s3/index",
