@@ -96,7 +96,7 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
     },
   };
   // stats, list, retry (issue 21)
-  return Object.assign(controls, _createOperations(ctx, controls.transfer));
+  return Object.assign(controls, _createOperations(ctx, { transfer: controls.transfer, status: controls.status }));
 }
 
 /**

@@ -2,6 +2,7 @@ import type { _Context } from "./context.ts";
 import { _error } from "../_errors.ts";
 import { _assertKey } from "../_keys.ts";
 import { _toStatus } from "../flags/_transitions.ts";
+import { _trackProgress } from "./_progress.ts";
 import type {
   FlagStore,
   ListedStatus,
@@ -14,7 +15,7 @@ import type {
 } from "../types.ts";
 
 /** The operator's controls (issue 21): counts, pages of records by state, retries. */
-export type _Operations = Pick<QueuedStorageControls, "stats" | "list" | "retry">;
+export type _Operations = Pick<QueuedStorageControls, "stats" | "list" | "retry" | "status">;
 
 /** Keys retried at once by `retry({ state: "failed" })`, one list page each. */
 const RETRY_PAGE = 100;
@@ -23,7 +24,17 @@ const RETRY_PAGE = 100;
  * `stats`, `list` and `retry` over the flag store, scoped to the storage's `prefix`. `transfer` is the storage's own
  * control: a retry is a transfer queued again, with the same guards.
  */
-export function _createOperations(ctx: _Context, transfer: QueuedStorageControls["transfer"]): _Operations {
+export function _createOperations(
+  ctx: _Context,
+  { transfer, status }: Pick<QueuedStorageControls, "transfer" | "status">,
+): _Operations {
+  // Bytes done of the transfers running in this process, added to `status` and `list` of `transferring` keys.
+  const progress = _trackProgress(ctx);
+  const withProgress = <S extends TransferStatus | null>(key: string, current: S): S => {
+    const entry = current?.state === "transferring" ? progress.of(key, current.generation) : undefined;
+    if (entry) current!.progress = entry.total === undefined ? { bytes: entry.bytes } : { bytes: entry.bytes, total: entry.total };
+    return current;
+  };
   const base = ctx.options.prefix ? `${ctx.options.prefix}:` : "";
   const store = (op: "stats" | "list"): Required<Pick<FlagStore, "stats" | "list">> => {
     const flags = ctx.flags;
@@ -43,7 +54,7 @@ export function _createOperations(ctx: _Context, transfer: QueuedStorageControls
       if (!status) continue;
       const dlqId = status.error?.match(/\(dlqId ([^)\s]+)\)/)?.[1];
       if (dlqId) status.dlqId = dlqId;
-      items.push([flagKey.slice(base.length), status]);
+      items.push([flagKey.slice(base.length), withProgress(flagKey.slice(base.length), status)]);
     }
     return { items, cursor: page.cursor };
   }
@@ -63,6 +74,7 @@ export function _createOperations(ctx: _Context, transfer: QueuedStorageControls
   }
 
   return {
+    status: async (key) => withProgress(key, await status(key)),
     async stats(): Promise<TransferStats> {
       const stats = await store("stats").stats(base);
       if (stats.oldestPending) stats.oldestPending.key = stats.oldestPending.key.slice(base.length);
