@@ -54,7 +54,7 @@ export function _formatStatus(key: string, status: TransferStatus | null, url?: 
   if (status.progress) rows.push(["progress", _bar(status.progress.bytes, status.progress.total)]);
   if (status.error !== undefined) rows.push(["error", _oneLine(status.error, 500)]);
   if (url) rows.push(["url", url]);
-  return rows.map(([name, value]) => `${name!.padEnd(11)}${value}`).join("\n");
+  return rows.map(([name, value]) => `${name!.padEnd(12)}${value}`).join("\n");
 }
 
 export function _formatStatuses(entries: Array<[string, TransferStatus | null]>): string {

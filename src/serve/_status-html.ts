@@ -95,7 +95,8 @@ export function _renderKey(data: _KeyData, page: _PageContext): string {
 // --- internal ---
 
 function _row(key: string, status: ListedStatus, page: _PageContext): string {
-  const error = status.error === undefined ? "" : _esc(status.error.length > 200 ? `${status.error.slice(0, 200)}…` : status.error);
+  const text = status.error?.replace(/^\[queued-storage\] /, "");
+  const error = text === undefined ? "" : _esc(text.length > 200 ? `${text.slice(0, 200)}…` : text);
   const retry = status.state === "failed" ? _form(page, { action: "retry", key }, "Retry", `Queue ${key} again`) : "";
   return `<tr><td><a href="${_href(page.route, { key })}"><code>${_esc(key)}</code></a></td>` +
     `<td><span class="badge ${_esc(status.state)}">${_esc(status.state)}</span>${status.progress ? ` ${_progress(status.progress)}` : ""}</td>` +
