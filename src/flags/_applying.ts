@@ -10,6 +10,8 @@ export interface _RecordBackend {
   write(key: string, value: string | null): void | Promise<void>;
   keys(base?: string): string[] | Promise<string[]>;
   dispose?(): void | Promise<void>;
+  /** Records change only through this store (memory): stats() and list() may keep an index in process. */
+  exclusive?: boolean;
 }
 
 /**
@@ -55,6 +57,7 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     () => backend.keys(),
     read,
     (key, use) => locked(key, async () => use(await read(key))),
+    backend.exclusive === true,
   );
 
   // The highest generation this store issued, passed to the transitions as their floor (see _nextGeneration):

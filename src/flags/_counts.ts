@@ -10,9 +10,11 @@ interface _Entry {
 }
 
 /**
- * The in-process index of an applying store (memoryFlags, storageFlags): built from the records on first use, then
- * kept by every transition of this process (`track`, called under the key's lock with the record just written).
- * `locked` runs a callback with one record under that same lock, so a transition racing the build leaves its entry.
+ * The index of an applying store. `cached` (memoryFlags: no other process can change its records): built from the
+ * records on first use, then kept by every transition of this process (`track`, called under the key's lock with the
+ * record just written); `locked` runs a callback with one record under that same lock, so a transition racing the
+ * build leaves its entry. Not cached (storageFlags: the CLI or a restarted process may change the records behind this
+ * one's back): built afresh from the records for every call, O(records).
  */
 export interface _Index {
   track(key: string, record: FlagRecord | null): void;
@@ -25,6 +27,7 @@ export function _createIndex(
   keys: () => Promise<string[]> | string[],
   load: (key: string) => Promise<FlagRecord | null>,
   locked: (key: string, use: (record: FlagRecord | null) => void) => Promise<void>,
+  cached = true,
 ): _Index {
   let entries: Map<string, _Entry> | undefined;
   let building: Promise<Map<string, _Entry>> | undefined;
@@ -32,10 +35,11 @@ export function _createIndex(
   function track(key: string, record: FlagRecord | null): void {
     if (!entries) return;
     if (!record || record.state === "removed") entries.delete(key);
-    else entries.set(key, { state: record.state, since: Math.floor(record.generation / 1000), updatedAt: record.updatedAt });
+    else entries.set(key, _entryOf(record));
   }
 
   function ready(): Promise<Map<string, _Entry>> {
+    if (!cached) return fresh();
     if (building) return building;
     entries = new Map();
     const map = entries;
@@ -45,6 +49,18 @@ export function _createIndex(
     })();
     building.catch(() => (building = entries = undefined));
     return building;
+  }
+
+  async function fresh(): Promise<Map<string, _Entry>> {
+    const map = new Map<string, _Entry>();
+    const all = await keys();
+    // A few reads at a time: one open file each on fs.
+    for (let i = 0; i < all.length; i += 32) {
+      const batch = all.slice(i, i + 32);
+      const records = await Promise.all(batch.map(load));
+      records.forEach((record, j) => record && record.state !== "removed" && map.set(batch[j]!, _entryOf(record)));
+    }
+    return map;
   }
 
   return {
@@ -85,6 +101,10 @@ export function _createIndex(
       await ready();
     },
   };
+}
+
+function _entryOf(record: FlagRecord): _Entry {
+  return { state: record.state, since: Math.floor(record.generation / 1000), updatedAt: record.updatedAt };
 }
 
 /** Orders keys as Redis orders members of equal score (bytes of UTF-8), so every store pages alike. */
