@@ -109,6 +109,27 @@ describe("queued-storage CLI on the embedded default (fs tiers, storageFlags)", 
   });
 });
 
+describe("queued-storage CLI: progress of a long transfer", () => {
+  it("transfer <key> draws a bar on stderr while a 12 MiB upload runs, then prints the key remote", { timeout: 60_000 }, async () => {
+    const cwd = await fixture(built, "slow");
+    const data = join(cwd, ".data");
+    const writer = createQueuedStorage({
+      local: fsDriver({ base: `${data}/local` }),
+      remote: fsDriver({ base: `${data}/remote` }),
+      flags: storageFlags(fsDriver({ base: `${data}/state` })),
+      delayed: true,
+    });
+    await writer.setItemRaw("videos:launch.mp4", new Uint8Array(12 * 1024 * 1024).fill(3));
+    await writer.dispose();
+    const result = await built.cli(cwd, ["transfer", "videos:launch.mp4"], { QS_DATA: data, QUEUED_STORAGE_PROGRESS: "1" });
+    expect(result.code, result.stderr).toBe(0);
+    const bars = result.stderr.split("\n").filter((line) => line.startsWith("videos:launch.mp4 ["));
+    expect(bars.length, result.stderr).toBeGreaterThan(0);
+    expect(bars[0]).toMatch(/^videos:launch\.mp4 \[[#.]{24}\] +\d+% [\d.]+ MiB \/ 12\.0 MiB$/);
+    expect(result.stdout).toMatch(/^state\s+remote$/m);
+  });
+});
+
 describe("queued-storage CLI on Upstash + QStash (stand-ins)", () => {
   let proxy: UpstashProxy;
   let qstash: QStashStandIn;
