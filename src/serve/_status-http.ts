@@ -1,11 +1,20 @@
 // Request and response helpers of the status handler: Web APIs only.
 
-/** A request a browser marks as coming from another site, or whose Origin is not the page's. */
+/**
+ * A request a browser marks as coming from another site, or whose Origin names another host than the page's. Hosts,
+ * not origins, are compared: behind a proxy that terminates TLS the request URL says `http:` where the browser's
+ * Origin says `https:`.
+ */
 export function _crossSite(request: Request, url: URL): boolean {
   const site = request.headers.get("sec-fetch-site");
   if (site && site !== "same-origin" && site !== "none") return true;
   const origin = request.headers.get("origin");
-  return origin !== null && origin !== url.origin;
+  if (origin === null) return false;
+  try {
+    return new URL(origin).host !== url.host;
+  } catch {
+    return true; // "null" (a sandboxed frame, a file) or garbage
+  }
 }
 
 export function _prefersJson(request: Request): boolean {

@@ -89,7 +89,7 @@ describe("createStatusHandler", () => {
   });
 
   it("Retry and Sync: a same-origin POST with the page's token requeues; the key turns remote", async () => {
-    const { post, session, storage, broken } = await world();
+    const { post, session, storage, broken, handler } = await world();
     broken.on = false;
     const { token, cookie } = await session();
     const response = await post({ action: "retry", key: "a:1", token }, { cookie });
@@ -101,6 +101,15 @@ describe("createStatusHandler", () => {
     await storage.drain();
     expect((await storage.stats()).counts).toMatchObject({ remote: 3, failed: 0 });
     expect((await post({ action: "sync", token }, { cookie })).status).toBe(303);
+    // Behind a proxy that terminates TLS: the request URL is http:, the browser's Origin https:, the host the same.
+    const proxied = await handler(
+      new Request("http://app.example.com/_queued-storage", {
+        method: "POST",
+        body: new URLSearchParams({ action: "sync", token }),
+        headers: { authorization: "Bearer good", origin: "https://app.example.com", cookie },
+      }),
+    );
+    expect(proxied.status).toBe(303);
   });
 
   it("hostile requests change nothing: no or wrong credentials, cross-site POSTs, missing tokens, absurd input", async () => {
@@ -118,6 +127,8 @@ describe("createStatusHandler", () => {
       [await post({ action: "sync", token }, { cookie, origin: "https://evil.example", "sec-fetch-site": "cross-site" }), 403],
       [await post({ action: "sync", token }, { cookie, origin: "https://evil.example", "sec-fetch-site": "" }), 403],
       [await post({ action: "sync", token }, { cookie, "sec-fetch-site": "same-site" }), 403],
+      [await post({ action: "sync", token }, { cookie, origin: "null", "sec-fetch-site": "" }), 403],
+      [await post({ action: "sync", token }, { cookie, origin: "https://app.example.com.evil.example", "sec-fetch-site": "" }), 403],
       [await post({ action: "retry-failed" }, { cookie }), 403],
       [await post({ action: "retry-failed", token: "forged-token-forged-token" }, { cookie }), 403],
       [await post({ action: "retry-failed", token }), 403],
