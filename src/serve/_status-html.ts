@@ -11,6 +11,8 @@ export interface _PageContext {
   now: number;
   /** A flash line after a POST (from `?done=`), already plain text. */
   notice?: string;
+  /** The query of this view (without `done`), for its JSON link. */
+  query?: Record<string, string>;
 }
 
 export interface _OverviewData {
@@ -146,7 +148,7 @@ function _document(title: string, body: string, page: _PageContext): string {
 <title>${_esc(title)} · queued-storage</title><style nonce="${page.nonce}">${CSS}</style></head>
 <body><header><h1><a href="${_esc(page.route)}">queued-storage</a></h1><span>${_time(page.now)}</span></header>
 <main id="main">${page.notice ? `<p class="notice" role="status">${_esc(page.notice)}</p>` : ""}${body}</main>
-<footer><a href="${_href(page.route.replace(/\/?$/, "/metrics"), {})}">metrics</a> · <a href="${_href(page.route, { format: "json" })}">JSON</a></footer>
+<footer><a href="${_href(page.route.replace(/\/?$/, "/metrics"), {})}">metrics</a> · <a href="${_href(page.route, { ...page.query, format: "json" })}">JSON</a></footer>
 <script nonce="${page.nonce}">${SCRIPT}</script></body></html>`;
 }
 

@@ -167,7 +167,8 @@ export function createStatusHandler(storage: Controls, options: StatusHandlerOpt
       headers["set-cookie"] = `${COOKIE}=${token}; Path=${route}; HttpOnly; SameSite=Strict${secure}`;
     }
     const notice = done === null ? undefined : done.slice(0, 300);
-    return new Response(render({ route, token, nonce, now, notice }), { status: 200, headers });
+    const query = Object.fromEntries([...new URL(request.url).searchParams].filter(([name]) => name !== "done" && name !== "format"));
+    return new Response(render({ route, token, nonce, now, notice, query }), { status: 200, headers });
   }
 
   return async (request) => {
