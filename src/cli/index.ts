@@ -157,7 +157,10 @@ const url = command(
 );
 
 export const main: CommandDef = defineCommand({
-  meta: { name: "queued-storage", description: "See and steer the transfers of a queued storage" },
+  meta: {
+    name: "queued-storage",
+    description: "See and steer the transfers of a queued storage (exit codes: 0 fine, 1 error, 2 alert)",
+  },
   subCommands: { stats, list, status, retry, sync, transfer, url },
 });
 

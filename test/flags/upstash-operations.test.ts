@@ -68,9 +68,9 @@ describe("upstashFlags operations at scale (the stand-in's request log)", () => 
     console.log(`stats() over 100,000 records: 1 request, ${ms.toFixed(1)} ms`);
   });
 
-  it("a list page costs one request of the same size whether the store holds 100 keys or 20,000", { timeout: 120_000 }, async () => {
+  it("a list page costs one request of the same size whether the store holds 100 keys or 100,000", { timeout: 120_000 }, async () => {
     const cost: Array<{ requests: number; commands: number; bytes: number; ms: number }> = [];
-    for (const n of [100, 20_000]) {
+    for (const n of [100, 100_000]) {
       const prefix = `${run}-list-${n}`;
       await seed(prefix, n, (i) => `k:${String(i).padStart(6, "0")}`, () => false);
       const store = upstashFlags({ redis, prefix });
