@@ -52,7 +52,7 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
       return result;
     });
   }
-  // stats() and list() (issue 21): an in-process index, built on first use.
+  // stats() and list() (issue 21): an index kept in process (memory) or read from the records per call (see _counts.ts).
   const index = _createIndex(
     () => backend.keys(),
     read,
