@@ -80,6 +80,35 @@ export function describeFlagStoreOperations(ref: StoreRef, claimed: (key: string
     expect((await store.list!({ prefix: "p:", limit: 1 })).items[0]![0]).toBe("p:b"); // tombstones are not listed
   });
 
+  it("stats agrees with the records after 300 concurrent transitions of random kinds on 20 keys", async () => {
+    const { store } = ref;
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const step = async (key: string, kind: number): Promise<void> => {
+      const record = await store.get(key);
+      const generation = record?.generation ?? 0;
+      if (kind === 0) await store.begin(key, { delayed: random(2) === 0 });
+      else if (kind === 1) await store.claim(key, generation, { token: `t${random(3)}`, ms: 60_000 });
+      else if (kind === 2) await store.settle(key, generation, `t${random(3)}`);
+      else if (kind === 3) await store.release(key, generation, `t${random(3)}`, { error: "x", final: random(2) === 0 });
+      else if (kind === 4) await store.remove(key);
+      else if (kind === 5) await store.forget(key, generation);
+      else if (kind === 6) await store.requeue(key);
+      else if (kind === 7 && record) await store.rollback(key, generation, null);
+    };
+    await Promise.all(Array.from({ length: 300 }, () => step(keys[random(keys.length)]!, random(8))));
+    const counted = { local: 0, queued: 0, transferring: 0, remote: 0, failed: 0 };
+    for (const key of keys) {
+      const record = await store.get(key);
+      if (record && record.state !== "removed") counted[record.state]++;
+    }
+    expect((await stats()).counts).toEqual(counted);
+    const listed = (await store.list!({ limit: 1000 })).items.map(([key]) => key);
+    expect(listed).toEqual(keys.filter((key) => listed.includes(key)).sort());
+    expect(listed.length).toBe(Object.values(counted).reduce((a, b) => a + b, 0));
+  });
+
   it("list refuses a bad limit, state or cursor before touching anything", async () => {
     const { store } = ref;
     await store.begin("k", { delayed: false });
