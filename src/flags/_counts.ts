@@ -1,5 +1,5 @@
 import type { FlagPage, FlagRecord, ListQuery, TransferStats } from "../types.ts";
-import { _cursorAfter, _listArgs, _STATES, _UNFINISHED } from "./_listing.ts";
+import { _cursorAfter, _listArgs, _UNFINISHED } from "./_listing.ts";
 
 /** What the index keeps per key: enough for counts, the oldest unfinished write and pages in key order. */
 interface _Entry {
@@ -119,4 +119,3 @@ export function _byteOrder(a: string, b: string): number {
   return x.length - y.length;
 }
 
-export { _STATES };
