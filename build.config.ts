@@ -20,11 +20,16 @@ const config: BuildConfig[] = defineBuildConfig({
     { input: "src/adapters/nitro/_handler-web", name: "adapters/_nitro-handler-web" },
     { input: "src/adapters/nitro/_serve", name: "adapters/_nitro-serve" },
     { input: "src/adapters/nitro/_serve-web", name: "adapters/_nitro-serve-web" },
+    { input: "src/adapters/nitro/_status", name: "adapters/_nitro-status" },
+    { input: "src/adapters/nitro/_status-web", name: "adapters/_nitro-status-web" },
+    { input: "src/cli/index", name: "cli" },
   ],
+  // The CLI test builds a private copy (test/cli/), so it never races a build of dist/ by another test.
+  outDir: process.env.QUEUED_STORAGE_OUT_DIR || "dist",
   declaration: "node16",
   clean: true,
   rollup: { emitCJS: false },
-  externals: ["unstorage", "@upstash/redis", "@upstash/qstash", "aws4fetch", "h3", "hono", /^nitropack(\/.*)?$/, /^nitro(\/.*)?$/],
+  externals: ["c12", "citty", "unstorage", "@upstash/redis", "@upstash/qstash", "aws4fetch", "h3", "hono", /^nitropack(\/.*)?$/, /^nitro(\/.*)?$/],
 });
 
 export default config;

@@ -107,6 +107,13 @@ export interface FlagStore {
   pending(): Promise<Array<[string, FlagRecord]>>;
   /** Remove the state of every key under `base` (all keys when empty): tombstones where a transfer holds the key. */
   clear(base?: string): Promise<void>;
+  // --- operations (issue 21): see src/flags/_counts.ts and src/core/operations.ts ---
+  /** Counts per state and the oldest unfinished write, of the keys starting with `base` (all when empty). */
+  stats?(base?: string): Promise<TransferStats>;
+  /** A page of records by key order, O(page): `prefix` is the full state-key prefix. Rejects a bad limit or cursor. */
+  list?(query: ListQuery): Promise<FlagPage>;
+  /** Rebuild what `stats()` and `list()` read from the records (after an upgrade from a version without them). */
+  reindex?(): Promise<void>;
   dispose?(): Promise<void> | void;
 }
 
@@ -178,4 +185,43 @@ export interface Task {
   run(context: TaskContext): Promise<boolean> | boolean;
   /** Remove the local copy once the remote holds this generation (`transferAndDelete`). */
   readonly deleteLocal?: boolean;
+}
+
+// --- operations (issue 21) ---
+
+/** Keys per state (tombstones of removed keys are not counted). */
+export interface TransferCounts {
+  local: number;
+  queued: number;
+  transferring: number;
+  remote: number;
+  failed: number;
+}
+
+/** What `stats()` answers. */
+export interface TransferStats {
+  counts: TransferCounts;
+  /**
+   * The unfinished write (`local`, `queued`, `transferring` or `failed`) that began first: its key, the `updatedAt` of
+   * its record and `since`, when the write began (epoch ms). `null` when every key is `remote`.
+   */
+  oldestPending: { key: string; updatedAt: number; since: number } | null;
+}
+
+/** What `list()` takes. */
+export interface ListQuery {
+  /** Only keys in this state. Default: every state. */
+  state?: TransferState;
+  /** Only keys starting with this text (`/` read as `:`). @example "avatars:" */
+  prefix?: string;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+  /** Keys per page, 1 to 1000. @default 100 */
+  limit?: number;
+}
+
+/** A page of a FlagStore's `list()`: state keys and records. */
+export interface FlagPage {
+  items: Array<[string, FlagRecord]>;
+  cursor: string | null;
 }

@@ -14,8 +14,11 @@ export type { QueuedStorageError } from "./_errors.ts";
 export type {
   DriverSpec,
   FailedEvent,
+  ListedStatus,
+  ListPage,
   QueuedStorageControls,
   QueuedStorageOptions,
+  RetryQuery,
   SyncOptions,
   SyncReport,
   TransferredEvent,
@@ -27,15 +30,21 @@ export type {
 export type {
   ClaimResult,
   EnqueueOptions,
+  FlagPage,
   FlagRecord,
   FlagStore,
+  ListQuery,
   SettleResult,
   Task,
   TaskContext,
   TransferConsumer,
+  TransferCounts,
   TransferJob,
   TransferOutcome,
   TransferQueue,
   TransferState,
+  TransferStats,
   ValueKind,
 } from "./contracts.ts";
+export { createStatusHandler } from "./serve/status.ts";
+export type { StatusHandlerOptions, StatusOperation } from "./serve/status.ts";

@@ -1,7 +1,7 @@
 // The user-facing types: options, controls and what they answer. The plug-in contracts (FlagStore, TransferQueue,
 // Task and their vocabulary) are in contracts.ts.
 import type { Driver } from "unstorage";
-import type { FlagStore, Task, TransferJob, TransferOutcome, TransferQueue, TransferState } from "./contracts.ts";
+import type { FlagStore, ListQuery, Task, TransferJob, TransferOutcome, TransferQueue, TransferState, TransferStats } from "./contracts.ts";
 
 /** What `status(key)` answers: the record without its internal lease bookkeeping. */
 export interface TransferStatus {
@@ -10,6 +10,8 @@ export interface TransferStatus {
   attempts: number;
   error?: string;
   updatedAt: number;
+  /** While `transferring` in this process: bytes read from the local copy so far, and its size when known (issue 21). */
+  progress?: { bytes: number; total?: number };
 }
 
 /** Passed to `onTransferred`. */
@@ -84,6 +86,18 @@ export interface QueuedStorageControls {
    * @example <img src={await storage.url("avatars:1.png")}>  // "/files/avatars/1.png", later "https://bucket.s3…?X-Amz-Signature=…"
    */
   url(key: string, options?: UrlOptions): Promise<string>;
+  // --- operations (issue 21): src/core/operations.ts ---
+  /** Counts per state and the oldest unfinished write; one round trip on Upstash, whatever the number of keys. */
+  stats(): Promise<TransferStats>;
+  /**
+   * A page of keys with their status, in key order: `{ items: [[key, status], …], cursor }`; pass `cursor` back for
+   * the next page (`null`: last page). Costs O(page). Rejects a limit outside 1..1000 or a cursor it did not issue.
+   * @example const { items, cursor } = await storage.list({ state: "failed", limit: 50 });
+   */
+  list(query?: ListQuery): Promise<ListPage>;
+  /** Queue `key` again (or every `failed` key, `{ state: "failed" }`); answers the new statuses. */
+  retry(key: string): Promise<TransferStatus | null>;
+  retry(query: RetryQuery): Promise<Array<[string, TransferStatus | null]>>;
 }
 
 /** Options of `url(key, options)`: passed to the remote driver's `getUrl` (S3: presigned URL settings) and to URL functions. */
@@ -180,4 +194,24 @@ export interface ResolvedQueuedStorageOptions {
   onFailed?: (event: FailedEvent) => void | Promise<void>;
   localUrl?: UrlOption;
   remoteUrl?: UrlOption;
+}
+
+// --- operations (issue 21) ---
+
+/** A listed key's status: a `failed` one also carries the QStash DLQ id its error names, if any. */
+export interface ListedStatus extends TransferStatus {
+  dlqId?: string;
+}
+
+/** A page of `list()`. */
+export interface ListPage {
+  items: Array<[string, ListedStatus]>;
+  /** Pass it back for the next page; `null` on the last one. */
+  cursor: string | null;
+}
+
+/** What `retry(query)` takes: every key in that state (under `prefix`). */
+export interface RetryQuery {
+  state: "failed";
+  prefix?: string;
 }

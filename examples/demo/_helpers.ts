@@ -65,6 +65,13 @@ export function formatBytes(bytes: number): string {
   return `${bytes} B`;
 }
 
+/** `[##########..........]  50% 24.0 MiB of 48.0 MiB` */
+export function progressBar(bytes: number, total: number, width = 20): string {
+  const share = total > 0 ? Math.min(1, bytes / total) : 0;
+  const filled = Math.round(share * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${formatBytes(bytes)} of ${formatBytes(total)}`;
+}
+
 export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createQueuedStorage, memoryQueue, storageFlags, transferAndDelete, type QueuedStorage } from "../../src/index.ts";
 import fsDriver from "../../src/drivers/fs/index.ts";
-import { farAway, generatedStream, formatBytes, printTable } from "./_helpers.ts";
+import { farAway, generatedStream, formatBytes, printTable, progressBar } from "./_helpers.ts";
 
 const DIR = ".data/demo";
 const BIG = 48 * 1024 * 1024;
@@ -13,12 +13,7 @@ await rm(DIR, { recursive: true, force: true });
 
 const local = fsDriver({ base: `${DIR}/local` });
 // The "remote" is a directory too, behind 200 ms of latency per request and a 32 MiB/s cap, so transfers take a moment.
-const uploaded = new Map<string, number>();
-const remote = farAway(fsDriver({ base: `${DIR}/remote` }), {
-  latencyMs: 200,
-  bytesPerSecond: 32 * 1024 * 1024,
-  onBytes: (key, sent) => uploaded.set(key, sent),
-});
+const remote = farAway(fsDriver({ base: `${DIR}/remote` }), { latencyMs: 200, bytesPerSecond: 32 * 1024 * 1024 });
 const flags = storageFlags(fsDriver({ base: `${DIR}/state` }));
 const queue = memoryQueue({ concurrency: 3 });
 let announce = false;
@@ -66,7 +61,9 @@ announce = true;
 const progress = setInterval(async () => {
   const states = await Promise.all([...writes.keys()].map(async (key) => (await storage.status(key))?.state));
   const counts = states.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s ?? "none"]: (acc[s ?? "none"] ?? 0) + 1 }), {});
-  const big = `videos:big.bin ${formatBytes(uploaded.get("videos:big.bin") ?? 0)} of ${formatBytes(BIG)}, url ${await storage.url("videos:big.bin")}`;
+  // status(key).progress: bytes done of a transfer running in this process, and the size when the local driver knows it.
+  const { state, progress: done } = (await storage.status("videos:big.bin")) ?? {};
+  const big = `videos:big.bin ${done ? progressBar(done.bytes, done.total ?? BIG) : state}, url ${await storage.url("videos:big.bin")}`;
   log(`  ${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join(", ")}  (${big})`);
 }, 150);
 await storage.drain();

@@ -1,11 +1,14 @@
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
 import type { FileHandlerOptions } from "../serve/handler.ts";
+import { createStatusHandler, type StatusHandlerOptions } from "../serve/status.ts";
+import type { StatusTarget } from "./_status-target.ts";
 import { _h3Request, _isWebRequest, type H3EventLike } from "./_h3-request.ts";
 import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
 export type { FileTarget, TransferTarget } from "./_target.ts";
 export type { H3EventLike } from "./_h3-request.ts";
 export { expectContinue, type ContinueRequest, type ContinueResponse, type ContinueServer, type ExpectContinueOptions } from "./_continue.ts";
+export type { StatusTarget } from "./_status-target.ts";
 
 /**
  * An h3 event handler, for h3 1 and h3 2 alike: a plain function marked as h3 1's `defineEventHandler` marks it
@@ -60,6 +63,31 @@ export function defineFileHandler(target: FileTarget, options?: FileHandlerOptio
   const serve = async (event: H3EventLike): Promise<Response | undefined> => {
     if (_isWebRequest(event.req)) return handler(event.req);
     // h3 1 only, loaded on first use: it imports h3 1's helpers, which h3 2 does not have.
+    const node = await (_h3Node ??= import("./_h3-node.ts"));
+    return node._sendWebResponse(event as never, await handler(await node._toWebRequest(event as never)));
+  };
+  return Object.assign(serve, { __is_handler__: true as const });
+}
+
+// --- status page (issue 21) ---
+
+/** An h3 event handler (h3 1 and 2) serving the status page; see {@link defineStatusHandler}. */
+export interface H3StatusHandler {
+  (event: H3EventLike): Promise<Response | undefined>;
+  __is_handler__: true;
+}
+
+/**
+ * An h3 event handler for the operator's status page (`createStatusHandler`): the page, its JSON, `<route>/metrics`,
+ * and the Retry/Sync POSTs. Register it for `route` and every path under it.
+ *
+ * @example
+ * const app = new H3().all("/_queued-storage/**", defineStatusHandler(storage, { route: "/_queued-storage", authorize }));
+ */
+export function defineStatusHandler(target: StatusTarget, options?: StatusHandlerOptions): H3StatusHandler {
+  const handler = typeof target === "function" ? target : createStatusHandler(target, options!);
+  const serve = async (event: H3EventLike): Promise<Response | undefined> => {
+    if (_isWebRequest(event.req)) return handler(event.req);
     const node = await (_h3Node ??= import("./_h3-node.ts"));
     return node._sendWebResponse(event as never, await handler(await node._toWebRequest(event as never)));
   };

@@ -1,9 +1,12 @@
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
 import type { FileHandlerOptions } from "../serve/handler.ts";
+import { createStatusHandler, type StatusHandlerOptions } from "../serve/status.ts";
+import type { StatusTarget } from "./_status-target.ts";
 import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
 
 export type { FileTarget, TransferTarget } from "./_target.ts";
 export { expectContinue, type ContinueRequest, type ContinueResponse, type ContinueServer, type ExpectContinueOptions } from "./_continue.ts";
+export type { StatusTarget } from "./_status-target.ts";
 
 /** The part of Hono's `Context` the route needs: the untouched web `Request`. */
 export interface HonoContextLike {
@@ -38,5 +41,20 @@ export function transferRoute(
  */
 export function fileRoute(target: FileTarget, options?: FileHandlerOptions): (c: HonoContextLike) => Promise<Response> {
   const handler = _fileHandler(target, options);
+  return (c) => handler(c.req.raw);
+}
+
+// --- status page (issue 21) ---
+
+/**
+ * A Hono route handler for the operator's status page (`createStatusHandler` over `c.req.raw`): the page, its JSON,
+ * `<route>/metrics` and the Retry/Sync POSTs.
+ *
+ * @example
+ * app.all("/_queued-storage/*", statusRoute(storage, { route: "/_queued-storage", authorize }));
+ * app.all("/_queued-storage", statusRoute(storage, { route: "/_queued-storage", authorize }));
+ */
+export function statusRoute(target: StatusTarget, options?: StatusHandlerOptions): (c: HonoContextLike) => Promise<Response> {
+  const handler = typeof target === "function" ? target : createStatusHandler(target, options!);
   return (c) => handler(c.req.raw);
 }

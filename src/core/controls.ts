@@ -8,11 +8,12 @@ import type { QueuedStorageControls, SyncReport } from "../types.ts";
 import { _validateJob } from "../_job.ts";
 import { _urlOf } from "./url.ts";
 import { _redoRemoval } from "./remove.ts";
+import { _createOperations } from "./operations.ts";
 
 /** The controls of a queued storage: queue, run, inspect and repair transfers. */
 export function _createControls(ctx: _Context): QueuedStorageControls {
   const now = (): number => Date.now();
-  return {
+  const controls: Omit<QueuedStorageControls, "stats" | "list" | "retry"> = {
     async transfer(key) {
       _assertKey(key);
       const flagKey = ctx.flagKey(key);
@@ -94,6 +95,8 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       return _urlOf(ctx, key, await ctx.flags.get(ctx.flagKey(key)), options);
     },
   };
+  // stats, list, retry (issue 21)
+  return Object.assign(controls, _createOperations(ctx, { transfer: controls.transfer, status: controls.status }));
 }
 
 /** What `sync()` does with one record that is not a tombstone: a job to queue, a ghost dropped, a write waited for. */

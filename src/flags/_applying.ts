@@ -2,6 +2,7 @@ import type { FlagRecord, FlagStore } from "../contracts.ts";
 import * as t from "./_transitions.ts";
 import { _serial } from "../_serial.ts";
 import { _error } from "../_errors.ts";
+import { _createIndex } from "./_counts.ts";
 
 /** Where an applying store keeps serialized records. */
 export interface _RecordBackend {
@@ -11,6 +12,8 @@ export interface _RecordBackend {
   write(key: string, value: string | null): void | Promise<void>;
   keys(base?: string): string[] | Promise<string[]>;
   dispose?(): void | Promise<void>;
+  /** Records change only through this store (memory): stats() and list() may keep an index in process. */
+  exclusive?: boolean;
 }
 
 /**
@@ -39,9 +42,17 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
     return locked(key, async () => {
       const { next, result } = step(await read(key), Date.now());
       if (next !== undefined) await backend.write(key, next === null ? null : JSON.stringify(next));
+      if (next !== undefined) index.track(key, next);
       return result;
     });
   }
+  // stats() and list() (issue 21): an index kept in process (memory) or read from the records per call (see _counts.ts).
+  const index = _createIndex(
+    () => backend.keys(),
+    read,
+    (key, use) => locked(key, async () => use(await read(key))),
+    backend.exclusive === true,
+  );
 
   // The highest generation this store issued, passed to the transitions as their floor (see _nextGeneration):
   // Date.now() has ms resolution, so remove + forget + begin within one ms would otherwise reuse a generation.
@@ -89,6 +100,9 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
         keys.filter((k) => k.startsWith(prefix)).map((key) => apply(key, (r, now) => t._clearOne(r, now))),
       );
     },
+    stats: (base) => index.stats(base),
+    list: (query) => index.list(query),
+    reindex: () => index.rebuild(),
     dispose: () => backend.dispose?.(),
   };
 }

@@ -11,6 +11,13 @@
 // 14-digit number encoding would corrupt µs generations. Replies are JSON text built here: the client parses them
 // itself, whatever its automaticDeserialization setting, and strings such as an error "123" survive as strings.
 // The clock is the server's (TIME), never the caller's, so every instance shares it.
+//
+// Indexes for stats() and list() (issue 21), kept by save() and drop(), so by every transition, atomically; beside
+// KEYS[1] (`<base>:pending`) they live at `<base>:by:<state>` (one sorted set per state), `<base>:keys` (every key
+// that is not a tombstone) and `<base>:age` (unfinished writes scored by the ms their write began). Members are the
+// state keys; the state and key sets have score 0, so they page in byte order (ZRANGEBYLEX, O(log N + page)) and
+// count a prefix in O(log N) (ZLEXCOUNT). Being sets, not counters, they cannot drift: a transition applied twice,
+// a rollback, a ghost dropped by sync() or an expired tombstone never count twice or go negative.
 
 /** @internal */
 export const _FLAGS_LUA: string = String.raw`
@@ -41,7 +48,31 @@ local function load(key)
 end
 -- Rewrites the whole hash (dropping fields the record no longer has, and any TTL), keeps the index in step and
 -- lets tombstones expire.
+-- --- indexes (issue 21) ---
+local BASE = string.sub(INDEX, 1, -9)
+local ALL, AGE = BASE .. ':keys', BASE .. ':age'
+local UNFINISHED = { ['local'] = true, queued = true, transferring = true, failed = true }
+local function member(k) return string.sub(k, #BASE + 4) end
+local function unindex(k, state)
+  if state and state ~= 'removed' then redis.call('ZREM', BASE .. ':by:' .. state, member(k)) end
+  redis.call('ZREM', ALL, member(k))
+  redis.call('ZREM', AGE, member(k))
+end
+local function index(k, old, r)
+  if old and old ~= r.state and old ~= 'removed' then redis.call('ZREM', BASE .. ':by:' .. old, member(k)) end
+  if r.state == 'removed' then
+    redis.call('ZREM', ALL, member(k))
+  else
+    redis.call('ZADD', BASE .. ':by:' .. r.state, 0, member(k))
+    redis.call('ZADD', ALL, 0, member(k))
+  end
+  if UNFINISHED[r.state] then redis.call('ZADD', AGE, num(math.floor(r.generation / 1000)), member(k))
+  else redis.call('ZREM', AGE, member(k)) end
+end
+-- ---
+
 local function save(key, r)
+  index(key, redis.call('HGET', key, 'state'), r)
   local args = {}
   for _, f in ipairs(FIELDS) do
     if r[f] ~= nil then args[#args + 1] = f; args[#args + 1] = NUMERIC[f] and num(r[f]) or r[f] end
@@ -52,6 +83,7 @@ local function save(key, r)
   if r.state == 'remote' then redis.call('SREM', INDEX, key) else redis.call('SADD', INDEX, key) end
 end
 local function drop(key)
+  unindex(key, redis.call('HGET', key, 'state'))
   redis.call('DEL', key)
   redis.call('SREM', INDEX, key)
 end
@@ -236,6 +268,71 @@ if OP == 'clear' then
   for i = 3, #KEYS do
     local r = load(KEYS[i])
     if r and held(r, ms) then save(KEYS[i], tombstone(r)) else drop(KEYS[i]) end
+  end
+  return 'null'
+end
+
+-- --- operations (issue 21): stats, list, reindex ---
+-- The lex range of the members starting with p ('-' '+' for all).
+local function lex_range(p)
+  if p == '' then return '-', '+' end
+  local last = string.byte(p, #p)
+  if last == 255 then return '[' .. p, '+' end
+  return '[' .. p, '(' .. string.sub(p, 1, -2) .. string.char(last + 1)
+end
+
+-- ARGV[3] base. Counts: ZCARD (O(1)) or ZLEXCOUNT (O(log N)) per state; the oldest write: the lowest AGE entries,
+-- skipping others' keys (a base) and healing entries whose record went away (expired), at most 1000 looked at.
+if OP == 'stats' then
+  local base = ARGV[3]
+  local lo, hi = lex_range(base)
+  local parts = {}
+  for _, s in ipairs({ 'local', 'queued', 'transferring', 'remote', 'failed' }) do
+    local set = BASE .. ':by:' .. s
+    local n = base == '' and redis.call('ZCARD', set) or redis.call('ZLEXCOUNT', set, lo, hi)
+    parts[#parts + 1] = '"' .. s .. '":' .. n
+  end
+  local oldest = 'null'
+  local from = 0
+  while oldest == 'null' and from < 1000 do
+    local found = redis.call('ZRANGE', AGE, from, from + 99, 'WITHSCORES')
+    if #found == 0 then break end
+    for i = 1, #found, 2 do
+      local m = found[i]
+      if base == '' or string.sub(m, 1, #base) == base then
+        local r = load(BASE .. ':s:' .. m)
+        if r and UNFINISHED[r.state] then
+          oldest = '{"key":' .. str(m) .. ',"updatedAt":' .. num(r.updatedAt) .. ',"since":' .. found[i + 1] .. '}'
+          break
+        end
+      end
+    end
+    from = from + 100
+  end
+  return '{"counts":{' .. table.concat(parts, ',') .. '},"oldestPending":' .. oldest .. '}'
+end
+
+-- ARGV[3] state ('' every state), ARGV[4] prefix, ARGV[5] the key after which to start ('' none), ARGV[6] limit.
+if OP == 'list' then
+  local state, limit = ARGV[3], tonumber(ARGV[6])
+  local set = state == '' and ALL or (BASE .. ':by:' .. state)
+  local lo, hi = lex_range(ARGV[4])
+  if ARGV[5] ~= '' then lo = '(' .. ARGV[5] end
+  local found = redis.call('ZRANGEBYLEX', set, lo, hi, 'LIMIT', 0, limit + 1)
+  local out = {}
+  for i = 1, math.min(#found, limit) do
+    local r = load(BASE .. ':s:' .. found[i])
+    if r and r.state ~= 'removed' then out[#out + 1] = '[' .. str(found[i]) .. ',' .. json(r) .. ']' end
+  end
+  local cursor = #found > limit and str(found[limit]) or 'null'
+  return '{"items":[' .. table.concat(out, ',') .. '],"after":' .. cursor .. '}'
+end
+
+-- The indexes of the records of KEYS[3…], for records written before they existed.
+if OP == 'reindex' then
+  for i = 3, #KEYS do
+    local r = load(KEYS[i])
+    if r then index(KEYS[i], nil, r) end
   end
   return 'null'
 end

@@ -15,5 +15,6 @@ export function memoryFlags(): FlagStore {
     read: (key) => records.get(key) ?? null,
     write: (key, value) => void (value === null ? records.delete(key) : records.set(key, value)),
     keys: () => [...records.keys()],
+    exclusive: true,
   });
 }

@@ -1,7 +1,8 @@
 import { Redis } from "@upstash/redis";
 import { _error, _messageOf } from "../_errors.ts";
 import { _FLAGS_LUA } from "./_upstash-lua.ts";
-import type { ClaimResult, FlagRecord, FlagStore, SettleResult } from "../contracts.ts";
+import { _cursorAfter, _listArgs } from "./_listing.ts";
+import type { ClaimResult, FlagRecord, FlagStore, SettleResult, TransferStats } from "../contracts.ts";
 
 /** Options of {@link upstashFlags}. */
 export interface UpstashFlagsOptions {
@@ -99,6 +100,27 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
 
   return {
     name: NAME,
+    // --- operations (issue 21): one EVALSHA each, over the indexes the transitions keep (see _upstash-lua.ts) ---
+    stats: (base = "") => run<TransferStats>("stats", undefined, [], [base]),
+    async list(query) {
+      const { state, prefix, after, limit } = _listArgs(query);
+      const page = await run<{ items: Array<[string, FlagRecord]>; after: string | null }>("list", undefined, [], [
+        state ?? "",
+        prefix,
+        after,
+        String(limit),
+      ]);
+      return { items: page.items, cursor: page.after === null ? null : _cursorAfter(String(page.after)) };
+    },
+    async reindex() {
+      let cursor = "0";
+      do {
+        const [next, keys] = await plain("reindex", (redis) => redis.scan(cursor, { match: `${_globEscape(recordPrefix)}*`, count: 1000 }));
+        cursor = String(next);
+        await batched("reindex", keys.map(String));
+      } while (cursor !== "0");
+    },
+    // ---
     get: (key) => one<FlagRecord | null>("get", key),
     begin: (key, { delayed, kind }) => one("begin", key, [delayed ? "1" : "0", kind ?? ""]),
     requeue: (key, generation) => one<FlagRecord | null>("requeue", key, [generation === undefined ? "" : String(generation)]),

@@ -26,6 +26,8 @@ export type NitroMajor = "nitropack 2" | "nitro 3";
 export async function buildNitroExample(
   major: NitroMajor = "nitropack 2",
   module: string = join(ROOT, "src/adapters/nitro/index.ts"),
+  /** Config merged over the example's nitro.config.ts (e.g. a runtimeConfig.queuedStorage key). */
+  overrides: Record<string, unknown> = {},
 ): Promise<BuiltNitroApp> {
   // The two builders have the same four functions; typed as nitropack's (the configs given here fit both).
   const builder = (major === "nitro 3" ? await import("nitro") : await import("nitropack")) as typeof import("nitropack");
@@ -43,6 +45,7 @@ export async function buildNitroExample(
     preset: "node-server",
     logLevel: 1,
     alias: { "queued-storage/nitro": module },
+    ...overrides,
   } as never);
   try {
     await prepare(nitro);

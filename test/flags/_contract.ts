@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlagRecord, FlagStore } from "../../src/contracts.ts";
 import { describeFlagStoreKind } from "./_contract-kind.ts";
 import { describeFlagStoreLifecycle, type StoreRef } from "./_contract-lifecycle.ts";
+import { describeFlagStoreOperations } from "./_contract-operations.ts";
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -187,5 +188,6 @@ export function describeFlagStore(name: string, factory: () => FlagStore | Promi
 
     describeFlagStoreLifecycle(ref, claimed);
     describeFlagStoreKind(ref);
+    describeFlagStoreOperations(ref, claimed);
   });
 }

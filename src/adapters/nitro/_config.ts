@@ -59,6 +59,19 @@ export interface QueuedStorageRuntimeConfig {
      */
     options?: string;
   };
+  /**
+   * The operator's status page (`createStatusHandler`: page, JSON, `<route>/metrics`), registered at build time when
+   * `route` is set. Reads and the Retry/Sync buttons need `Authorization: Bearer <token>` (or Basic auth with the token
+   * as password, which browsers prompt for), unless `options` names a module whose default export sets `authorize`.
+   */
+  status: {
+    /** Route of the page, e.g. `"/_queued-storage"`; empty: none. @default "" */
+    route: string;
+    /** The access token; set it from env (`NITRO_QUEUED_STORAGE_STATUS_TOKEN`). @default "" */
+    token: string;
+    /** A module whose default export is `{ authorize?, onError? }` (`defineStatusHandlerOptions`), read at build time. */
+    options?: string;
+  };
 }
 
 /** The defaults, with every env-overridable key present (Nitro only applies env to keys that exist). */
@@ -75,6 +88,7 @@ export function _defaultRuntimeConfig(): QueuedStorageRuntimeConfig {
     qstash: { url: "", token: "", baseUrl: "", currentSigningKey: "", nextSigningKey: "" },
     upstash: { url: "", token: "", prefix: "" },
     serve: { route: "", redirect: false, cacheControl: "no-cache", contentDisposition: "" },
+    status: { route: "", token: "" },
   };
 }
 

@@ -12,6 +12,7 @@ import type { QueuedStorageControls } from "../../types.ts";
 import { _withoutEmpty, type QueuedStorageRuntimeConfig } from "./_config.ts";
 import type { NitroFileHandlerOptions } from "./_options.ts";
 import { _error } from "../../_errors.ts";
+import { _keepStatusOptions } from "./_status-options.ts";
 
 /** What the generated plugin imports statically, as chosen at build time. */
 export interface _NitroFactories {
@@ -25,6 +26,8 @@ export interface _NitroFactories {
   fallbackRemote?: (options: object) => Driver;
   /** `production: true` of the module: missing credentials stop the server instead of falling back. */
   production?: boolean;
+  /** The module named by `status.options`, imported whole (issue 21). */
+  statusOptions?: { file: string; module: { default?: unknown } };
 }
 
 /** The two runtime functions of the Nitro that built the app. */
@@ -72,6 +75,8 @@ export function _mountQueuedStorage(factories: _NitroFactories, nitro: _NitroRun
     localUrl: config.serve?.route ? `${config.serve.route.replace(/\/+$/, "")}/` : undefined,
   });
   _controls = driver.getInstance!();
+  // The status page's options (token from config, code from status.options), checked before the mount.
+  if (config.status?.route) _keepStatusOptions(config.status, factories.statusOptions, _controls);
   nitro.useStorage().mount(config.base, driver);
 }
 

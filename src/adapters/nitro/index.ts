@@ -4,9 +4,10 @@ import { _error } from "../../_errors.ts";
 
 export type { NitroLike, QueuedStorageRuntimeConfig } from "./_config.ts";
 export { defineFileHandlerOptions, type NitroFileHandlerOptions } from "./_options.ts";
+export { defineStatusHandlerOptions, type NitroStatusHandlerOptions } from "./_status-options.ts";
 
 /** Options of the Nitro module; each may also be set in `runtimeConfig.queuedStorage`, which wins. */
-export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve">> {
+export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRuntimeConfig, "qstash" | "upstash" | "serve" | "status">> {
   /**
    * Path of the QStash webhook route, registered when `queue` is `"qstash"`; `false` to register none (mount
    * `queued-storage/h3` yourself).
@@ -29,6 +30,12 @@ export interface QueuedStorageNitroOptions extends Partial<Omit<QueuedStorageRun
    * @example { route: "/files", redirect: true, options: "./server/file-options.ts" }
    */
   serve?: Partial<QueuedStorageRuntimeConfig["serve"]>;
+  /**
+   * The operator's status page at `route` (page, JSON, `<route>/metrics`), behind `token` (from env) or the
+   * `authorize` of the `options` module.
+   * @example { route: "/_queued-storage" } // NITRO_QUEUED_STORAGE_STATUS_TOKEN=…
+   */
+  status?: Partial<QueuedStorageRuntimeConfig["status"]>;
 }
 
 /** A Nitro module, as nitropack 2's and nitro 3's `modules` take it. */
@@ -79,6 +86,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     qstash: { ...defaults.qstash, ...configOptions.qstash, ...given.qstash },
     upstash: { ...defaults.upstash, ...configOptions.upstash, ...given.upstash },
     serve: { ...defaults.serve, ...configOptions.serve, ...given.serve },
+    status: { ...defaults.status, ...configOptions.status, ...given.status },
   };
   if (!config.remote?.driver) {
     throw _error("set `remote` ({ driver, ...options }) in the module options or runtimeConfig.queuedStorage", { scope: "nitro" });
@@ -90,6 +98,15 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
   const serveRoute = config.serve.route.replace(/\/+$/, "");
   if (serveOptions !== undefined && (typeof serveOptions !== "string" || !serveOptions || !serveRoute)) {
     throw _error(`\`serve.options\` must be a module path (e.g. "./server/file-options.ts") and needs \`serve.route\`, got ${JSON.stringify(serveOptions)}${serveRoute ? "" : " without a route"}`, { scope: "nitro" });
+  }
+
+  // --- status page (issue 21): like serve, its `options` module is code, bundled and left out of the runtime config ---
+  const { options: statusOptions, ...status } = config.status;
+  config.status = status;
+  const statusRoute = status.route.replace(/\/+$/, "");
+  if (statusRoute && !statusRoute.startsWith("/")) throw new Error(`[queued-storage] [nitro] \`status.route\` must start with "/", got ${JSON.stringify(status.route)}`);
+  if (statusOptions !== undefined && (typeof statusOptions !== "string" || !statusOptions || !statusRoute)) {
+    throw new Error(`[queued-storage] [nitro] \`status.options\` must be a module path and needs \`status.route\`, got ${JSON.stringify(statusOptions)}`);
   }
 
   const own = (file: string): string => _ownFile(file);
@@ -105,6 +122,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     // A whole-module import: a missing default export is reported at startup by the runtime, naming serve.options.
     serveOptions ? `import * as serveOptions from ${JSON.stringify(_userModule(serveOptions, nitro.options.rootDir))};` : "",
     fallback ? `import fallbackRemote from ${JSON.stringify(own("drivers/fs"))};` : "",
+    statusOptions ? `import * as statusOptions from ${JSON.stringify(_userModule(statusOptions, nitro.options.rootDir))};` : "",
   ];
   const factories = [
     "local, remote",
@@ -113,6 +131,7 @@ function _setup(nitro: NitroLike, options: QueuedStorageNitroOptions): void {
     serveOptions ? `serveOptions: { file: ${JSON.stringify(serveOptions)}, module: serveOptions }` : "",
     fallback ? "fallbackRemote" : "",
     production ? "production: true" : "",
+    statusOptions ? `statusOptions: { file: ${JSON.stringify(statusOptions)}, module: statusOptions }` : "",
   ].filter(Boolean);
   nitro.options.virtual[PLUGIN_ID] = `${imports.filter(Boolean).join("\n")}
 export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(", ")} }, { useRuntimeConfig, useStorage }));
@@ -131,6 +150,10 @@ export default defineNitroPlugin(() => _mountQueuedStorage({ ${factories.join(",
     if (!serveRoute.startsWith("/")) throw _error(`\`serve.route\` must start with "/", got ${JSON.stringify(config.serve.route)}`, { scope: "nitro" });
     nitro.options.handlers.push({ route: `${serveRoute}/**`, handler: own(nitro3 ? "adapters/_nitro-serve-web" : "adapters/_nitro-serve") });
   }
+  if (statusRoute) {
+    const handler = own(nitro3 ? "adapters/_nitro-status-web" : "adapters/_nitro-status");
+    nitro.options.handlers.push({ route: statusRoute, handler }, { route: `${statusRoute}/**`, handler });
+  }
 }
 
 /** Our own entries by dist name, and where each lives in the source tree (used from source and through JSR). */
@@ -140,6 +163,8 @@ const SOURCE_FILES: Record<string, string> = {
   "adapters/_nitro-handler-web": "adapters/nitro/_handler-web",
   "adapters/_nitro-serve": "adapters/nitro/_serve",
   "adapters/_nitro-serve-web": "adapters/nitro/_serve-web",
+  "adapters/_nitro-status": "adapters/nitro/_status",
+  "adapters/_nitro-status-web": "adapters/nitro/_status-web",
   qstash: "queues/qstash",
   upstash: "flags/upstash",
   "drivers/s3": "drivers/s3/index",
