@@ -5,6 +5,7 @@ import { _STALE_REMOTE } from "../tasks.ts";
 import type { _Context } from "./context.ts";
 import { _keepLease, _pollWhile, type _Lease } from "./_lease.ts";
 import { _dropStaleUpload } from "./remove.ts";
+import { _evict, _evictSettled } from "./_evict.ts";
 import type { TransferJob, TransferOutcome } from "../contracts.ts";
 
 /**
@@ -19,6 +20,7 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
   const token = _token();
   const claimedAt = Date.now();
   const claim = await ctx.flags.claim(flagKey, generation, { token, ms: leaseMs });
+  if (claim.status === "already-remote" && ctx.task.deleteLocal) await _evictSettled(ctx, key, generation);
   if (claim.status !== "claimed") return claim.status;
 
   const tiers = await ctx.tiers();
@@ -72,17 +74,8 @@ export async function _runJob(ctx: _Context, job: TransferJob): Promise<Transfer
   }
   if (deleteLocal) {
     // Only while the key is ours: a transfer of this generation that took over our lapsed lease deletes it itself.
-    if (settled.record.lease === token) {
-      // Tracked in this process, so that a write of the key waits for the delete call itself, not only for the mark.
-      await ctx.evict(key, async () => {
-        try {
-          if (await _stillEvicting(ctx, flagKey, token, generation, lease)) await tiers.local.removeItem?.(key, {});
-        } finally {
-          lease.stop();
-          await ctx.flags.evicted(flagKey, token);
-        }
-      });
-    } else lease.stop();
+    if (settled.record.lease === token) await _evict(ctx, key, token, generation, lease, tiers.local);
+    else lease.stop();
   }
   await _safely(() =>
     ctx.options.onTransferred?.({ key, generation, task: ctx.task.name, attempts: settled.record.attempts }),
@@ -127,10 +120,12 @@ async function _failedAttempt(ctx: _Context, job: TransferJob, token: string, ca
     // remote's generation (the same one: accepted; an older one: uploaded again over it).
     const record = await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
     if (!record || record.generation !== generation || record.state === "removed") return "stale";
+    if (record.state === "remote") return _settledElsewhere(ctx, key, generation);
     throw _error(`task "${ctx.task.name}" failed for "${key}": ${_messageOf(cause)}`, { key, cause, retryable: true });
   }
   // The queue decides when the key is `failed` (it calls `fail(job)`), so this only records the error.
-  await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
+  const record = await ctx.flags.release(flagKey, generation, token, { error: _messageOf(cause) });
+  if (record?.state === "remote" && record.generation === generation) return _settledElsewhere(ctx, key, generation);
   throw _error(`task "${ctx.task.name}" failed for "${key}": ${_messageOf(cause)}`, {
     key,
     cause,
@@ -139,14 +134,12 @@ async function _failedAttempt(ctx: _Context, job: TransferJob, token: string, ca
 }
 
 /**
- * Whether the local delete may still run. While our lease is surely live (renewed in time), writers wait for it. When
- * it may have lapsed (this process stalled: event-loop lag, a pause), a writer may have begun and written new bytes:
- * one more renewal tells, atomically, whether the eviction is still ours and no newer generation began.
+ * Our attempt failed, but another transfer of the same generation (one that took over our lapsed lease) settled it:
+ * the job's work is done, and with `transferAndDelete` its local delete must not be left undone.
  */
-async function _stillEvicting(ctx: _Context, flagKey: string, token: string, generation: number, lease: _Lease): Promise<boolean> {
-  if (!lease.lost()) return true;
-  const record = await ctx.flags.renew(flagKey, token, ctx.options.leaseMs).catch(() => null);
-  return record?.generation === generation;
+async function _settledElsewhere(ctx: _Context, key: string, generation: number): Promise<TransferOutcome> {
+  if (ctx.task.deleteLocal) await _evictSettled(ctx, key, generation);
+  return "already-remote";
 }
 
 /**
