@@ -31,6 +31,9 @@ export async function buildPackage(): Promise<BuiltPackage> {
   const build = await run(process.execPath, [join(ROOT, "node_modules/unbuild/dist/cli.mjs")], ROOT, { QUEUED_STORAGE_OUT_DIR: join(pkg, "dist") }, 600_000);
   if (build.code !== 0) throw new Error(`unbuild failed:\n${build.stdout}\n${build.stderr}`);
   await writeFile(join(pkg, "package.json"), await readFile(join(ROOT, "package.json"), "utf8"));
+  // A package scope of its own: without it, configs here resolve `queued-storage` as the repository's self-reference
+  // (its dist/, absent on a fresh clone) instead of this copy in node_modules.
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "queued-storage-cli-test", private: true, type: "module" }));
   const bin = JSON.parse(await readFile(join(pkg, "package.json"), "utf8")).bin["queued-storage"] as string;
   return {
     dir,
