@@ -22,7 +22,7 @@ export function defineTask(
 ): Task {
   if (typeof definition === "function") return { name: definition.name || "task", run: definition };
   if (!definition || typeof definition.run !== "function") {
-    throw new TypeError("[queued-storage] defineTask: expected a function or `{ name, run }`");
+    throw _error("defineTask: expected a function or `{ name, run }`", { type: TypeError, retryable: false });
   }
   return { name: definition.name, run: definition.run, deleteLocal: definition.deleteLocal === true };
 }

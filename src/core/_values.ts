@@ -1,5 +1,6 @@
 import type { Driver } from "unstorage";
 import { rangeOf, sliceStream, withKnownLength, type ByteRange } from "../_streams.ts";
+import { _error } from "../_errors.ts";
 
 /** Drivers that take a `ReadableStream` in `setItemRaw` and answer `getItemRaw(key, { type: "stream" })`. */
 function _acceptsStreams(driver: Driver): boolean {
@@ -19,7 +20,7 @@ async function _toBytes(value: unknown): Promise<Uint8Array> {
   if (typeof Blob !== "undefined" && value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
   if (value instanceof ReadableStream) return new Uint8Array(await new Response(value).arrayBuffer());
   if (typeof value === "string") return new TextEncoder().encode(value);
-  throw new TypeError(`[queued-storage] unsupported raw value of type ${typeof value}`);
+  throw _error(`unsupported raw value of type ${typeof value}`, { type: TypeError, retryable: false });
 }
 
 /** A raw value as a stream of bytes; values already in memory say their length (one exact PUT on S3). */
@@ -92,7 +93,7 @@ export function _rawSafeDriver(driver: Driver): Driver {
       if (driver.setItemRaw) {
         return driver.setItemRaw(key, streams ? _forStreamingDriver(value) : await _toBytes(value), opts);
       }
-      if (!driver.setItem) throw new TypeError(`[queued-storage] driver "${driver.name}" is read-only`);
+      if (!driver.setItem) throw _error(`driver "${driver.name}" is read-only`, { type: TypeError, retryable: false });
       return driver.setItem(key, `base64:${_base64(await _toBytes(value))}`, opts);
     },
   };

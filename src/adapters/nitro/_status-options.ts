@@ -1,4 +1,5 @@
 import { createStatusHandler, type StatusHandlerOptions } from "../../serve/status.ts";
+import { _error } from "../../_errors.ts";
 import type { QueuedStorageControls } from "../../types.ts";
 import type { QueuedStorageRuntimeConfig } from "./_config.ts";
 
@@ -29,7 +30,7 @@ export function _keepStatusOptions(
   controls: QueuedStorageControls,
 ): void {
   const fail = (message: string): never => {
-    throw new Error(`[queued-storage] [nitro] status${code ? `.options (${JSON.stringify(code.file)})` : ""}: ${message}`);
+    throw _error(`status${code ? `.options (${JSON.stringify(code.file)})` : ""}: ${message}`, { scope: "nitro", retryable: false });
   };
   const given = (code?.module.default ?? {}) as NitroStatusHandlerOptions & Record<string, unknown>;
   if (code && (typeof code.module.default !== "object" || code.module.default === null)) fail("the default export must be an object: export default defineStatusHandlerOptions({ authorize })");
@@ -47,7 +48,7 @@ export function _keepStatusOptions(
 
 /** The status route's handler. */
 export function _statusHandler(): (request: Request) => Promise<Response> {
-  if (!_handler) throw new Error("[queued-storage] [nitro] the status page is not configured: is the module's plugin running?");
+  if (!_handler) throw _error("the status page is not configured: is the module's plugin running?", { scope: "nitro" });
   return _handler;
 }
 
