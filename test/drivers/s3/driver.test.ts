@@ -356,7 +356,9 @@ describe("drivers: s3 — multipart uploads", () => {
       },
     });
     await expect(driver.setItemRaw!("cancelled.bin", slow, { signal: controller.signal })).rejects.toThrow("user cancelled");
-    expect(count(sent, "AbortMultipartUpload")).toBe(1);
+    // One abort, sent again only if s3rver failed to answer it (a loaded machine); what counts is that none is left.
+    expect(count(sent, "AbortMultipartUpload")).toBeGreaterThanOrEqual(1);
+    expect(count(sent, "AbortMultipartUpload")).toBeLessThanOrEqual(1 + 3); // the first try and at most `retries` (3) more
     expect(count(sent, "CompleteMultipartUpload")).toBe(0);
     expect(await pendingUploads()).toEqual([]);
     expect(await driver.hasItem("cancelled.bin", {})).toBe(false);
