@@ -33,8 +33,8 @@ export interface ExpectContinueOptions {
  * starts sending, and the 413 that follows arrives as a broken pipe (curl: "Send failure: Broken pipe").
  *
  * @example
- * import { createServer } from "node:http";
- * const server = createServer(toNodeListener(app));
+ * // `http` is node:http (imported by your server, never by this adapter)
+ * const server = http.createServer(toNodeListener(app));
  * expectContinue(server, { maxBytes: 64 * 1024 * 1024, route: "/files/" });
  */
 export function expectContinue(server: ContinueServer, options: ExpectContinueOptions): void {
