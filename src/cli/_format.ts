@@ -1,3 +1,4 @@
+import { _age } from "../_age.ts";
 import type { ListedStatus, SyncReport, TransferStatus } from "../types.ts";
 import type { TransferStats } from "../contracts.ts";
 
@@ -11,14 +12,6 @@ export function _table(head: string[], rows: string[][]): string {
 
 export function _time(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}Z`;
-}
-
-export function _age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
 }
 
 export function _formatStats(stats: TransferStats, now: number): string {

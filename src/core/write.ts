@@ -19,10 +19,7 @@ export async function _write(ctx: _Context, key: string, kind: ValueKind, put: (
   try {
     await ctx.queue.enqueue({ key, generation });
   } catch (cause) {
-    // Recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`).
-    await ctx.flags
-      .release(ctx.flagKey(key), generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` })
-      .catch(() => {});
+    await _noJob(ctx, key, generation, cause).catch(() => {});
     throw _error(
       `"${key}" is stored locally but queuing its transfer failed: ${_messageOf(cause)}; sync() will queue it again`,
       { key, cause },
@@ -72,7 +69,12 @@ async function _rollBack(ctx: _Context, key: string, generation: number, previou
   const restored = await ctx.flags.get(flagKey);
   if (restored?.generation === previous.generation && restored.state === "queued") {
     await ctx.queue.enqueue({ key, generation: restored.generation }, { redo: true }).catch((cause: unknown) =>
-      ctx.flags.release(flagKey, restored.generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` }),
+      _noJob(ctx, key, restored.generation, cause),
     );
   }
+}
+
+/** Enqueuing failed: recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`). */
+function _noJob(ctx: _Context, key: string, generation: number, cause: unknown): Promise<unknown> {
+  return ctx.flags.release(ctx.flagKey(key), generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` });
 }

@@ -1,3 +1,4 @@
+import { _age } from "../_age.ts";
 import type { ListedStatus, ListPage, TransferStatus } from "../types.ts";
 import type { TransferState, TransferStats } from "../contracts.ts";
 
@@ -34,14 +35,6 @@ const STATES: TransferState[] = ["local", "queued", "transferring", "remote", "f
 
 export function _esc(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-export function _age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
 }
 
 export function _renderOverview(data: _OverviewData, page: _PageContext): string {
