@@ -36,6 +36,13 @@ export interface FlagRecord {
    * transfer skips its HeadObject and reads never fall back to the remote. Absent on records of older versions.
    */
   replaced?: number;
+  /**
+   * Set only by writes acknowledged once their bytes are stored (`acknowledge: "stored"`), whose job is published in
+   * the background: `storing` from the intent until the bytes landed, then `stored` (see {@link FlagStore.landed}).
+   * `sync()` queues a never-transferred `stored` generation at once (its publish may never have happened), and leaves a
+   * `storing` one to its writer. Absent on records of awaited writes and of older versions.
+   */
+  bytes?: "storing" | "stored";
 }
 
 /** How a value was written, and so how it is transferred: `text` (`setItem`) or `raw` (`setItemRaw`). */
@@ -67,8 +74,20 @@ export interface FlagStore {
   readonly name: string;
   /** The record of `key`, or `null`. */
   get(key: string): Promise<FlagRecord | null>;
-  /** Write intent: bump the generation, state `queued` (or `local` when delayed). Returns the new and the previous record. */
-  begin(key: string, options: { delayed: boolean; kind?: ValueKind }): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
+  /**
+   * Write intent: bump the generation, state `queued` (or `local` when delayed). Returns the new and the previous
+   * record. With `storing`, the record says so (`bytes: "storing"`) until {@link landed}.
+   */
+  begin(
+    key: string,
+    options: { delayed: boolean; kind?: ValueKind; storing?: boolean },
+  ): Promise<{ record: FlagRecord; previous: FlagRecord | null }>;
+  /**
+   * The bytes of these `[key, generation]` writes are stored locally: a record still of that generation and
+   * `bytes: "storing"` becomes `bytes: "stored"`; any other is left alone. Many keys in one step; a remote store may
+   * hold the marks back for a few ms to send them with its next request. Stores without it never see `storing`.
+   */
+  landed?(marks: Array<[string, number]>): Promise<void>;
   /**
    * Mark a key `queued` again for its current generation (`transfer(key)`, `sync()`); with `generation`, only if that
    * is still the current one. `null` when there is nothing to queue (no record, a tombstone, another generation).

@@ -146,6 +146,26 @@ export interface QueuedStorageOptions {
   task?: Task;
   /** Queue nothing on write; call `transfer(key)`. Default: `false`. */
   delayed?: boolean;
+  /**
+   * When a write resolves. `"queued"`: once its intent is recorded, its bytes are stored locally and its transfer job
+   * is queued (a QStash publish is one more round trip, often the farthest one). `"stored"`: once the intent is
+   * recorded and the bytes are stored; the job is published in the background right after (concurrent writes share
+   * one batch), retried on failure (4 attempts over ~5 s, then recorded on the key so that `sync()` queues it), and
+   * handed to `waitUntil` so that serverless runtimes keep the instance alive for it. `drain()` and `dispose()` wait
+   * for background publishes. What it costs: the write no longer rejects when the queue is down (the key is `queued`
+   * with an error, `sync()` redoes it), and a process killed within ~10 ms of the acknowledgement leaves a key that
+   * `sync()` queues only after `leaseMs` (docs/2.production.md). With `memoryQueue()` both are the same.
+   * @default "queued"
+   * @example acknowledge: "stored"
+   */
+  acknowledge?: "queued" | "stored";
+  /**
+   * Keeps a serverless instance alive until a background publish (`acknowledge: "stored"`) ended: Vercel's
+   * `waitUntil` from `@vercel/functions`, or per write `setItem(key, value, { waitUntil: ctx.waitUntil })` (Workers'
+   * `ExecutionContext`, Netlify's `context`, h3's `event`), which wins over this one. Not needed on long-lived servers.
+   * @example waitUntil: (promise) => ctx.waitUntil(promise)
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
   /** Namespace of the state keys, so several queued storages can share one flag store. Default: `""`. */
   prefix?: string;
   /** Retries of a failed transfer before the key is `failed`, for queues that do not set their own. Default: `5`. */
@@ -186,6 +206,8 @@ export interface ResolvedQueuedStorageOptions {
   flags: FlagStore;
   task: Task;
   delayed: boolean;
+  acknowledge: "queued" | "stored";
+  waitUntil?: (promise: Promise<unknown>) => void;
   prefix: string;
   retries: number;
   retryDelay: number;

@@ -4,6 +4,7 @@ import { _normalizeKey } from "../_keys.ts";
 import { _resolveDriver } from "./_resolve.ts";
 import { _keyWorkOf, _trackEviction } from "./_lane.ts";
 import { _rawSafeDriver } from "./_values.ts";
+import { _createOutbox, type _Outbox } from "./_outbox.ts";
 import { memoryFlags } from "../flags/memory.ts";
 import { memoryQueue } from "../queues/memory.ts";
 import { transfer } from "../tasks.ts";
@@ -31,6 +32,8 @@ export interface _Context {
    * do, as on Cloudflare Workers a signal made in one request must not even be read from another.
    */
   disposed: boolean;
+  /** Background publishing of the jobs of writes acknowledged once stored (`acknowledge: "stored"`). */
+  outbox: _Outbox;
   /** Whether `tiers()` was ever called, so dispose does not import drivers only to dispose them. */
   tiersResolved(): boolean;
 }
@@ -52,6 +55,8 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     flags: options.flags ?? memoryFlags(),
     task: options.task ?? transfer,
     delayed: options.delayed === true,
+    acknowledge: options.acknowledge ?? "queued",
+    waitUntil: options.waitUntil,
     prefix,
     retries: options.retries ?? 5,
     retryDelay: options.retryDelay ?? 1000,
@@ -64,6 +69,12 @@ export function _createContext(options: QueuedStorageOptions): _Context {
   if (typeof resolved.task?.run !== "function") throw _error("option `task` must be a task ({ name, run })");
   if (typeof resolved.queue?.enqueue !== "function") throw _error("option `queue` must be a queue with enqueue()");
   if (typeof resolved.flags?.begin !== "function") throw _error("option `flags` must be a flag store");
+  if (resolved.acknowledge !== "queued" && resolved.acknowledge !== "stored") {
+    throw _error(`option \`acknowledge\` must be "queued" or "stored", got ${JSON.stringify(resolved.acknowledge)}`);
+  }
+  if (resolved.waitUntil !== undefined && typeof resolved.waitUntil !== "function") {
+    throw _error("option `waitUntil` must be a function (promise) => void");
+  }
   const work = _keyWorkOf(resolved.flags);
   const flagKey = (key: string): string => (prefix ? `${prefix}:${key}` : key);
   return {
@@ -72,6 +83,7 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     queue: resolved.queue,
     task: resolved.task,
     disposed: false,
+    outbox: _createOutbox({ queue: resolved.queue, flags: resolved.flags, flagKey }),
     tiersResolved: () => tiers !== undefined,
     flagKey,
     lane: (key, fn) => work.lane(flagKey(key), fn),

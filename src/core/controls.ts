@@ -52,6 +52,9 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
     async sync(options): Promise<SyncReport> {
       const report: SyncReport = { queued: 0, removed: 0, waiting: 0, dropped: 0 };
       const jobs: TransferJob[] = [];
+      // Jobs of writes acknowledged once stored whose publish may or may not have happened: sent with the job's own
+      // deduplication id, so a queue that still holds the writer's publish (QStash) delivers it once.
+      const owed: TransferJob[] = [];
       const prefix = ctx.options.prefix ? `${ctx.options.prefix}:` : "";
       const { local, remote } = await ctx.tiers();
       for (const [flagKey, record] of await ctx.flags.pending()) {
@@ -67,6 +70,7 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
         const outcome = await ctx.lane(key, () => _syncOne(ctx, key, record, local, remote));
         if (outcome === "dropped") report.dropped++;
         else if (outcome === "waiting") report.waiting++;
+        else if (outcome && record.bytes === "stored" && record.attempts === 0 && record.error === undefined) owed.push(outcome);
         else if (outcome) jobs.push(outcome);
       }
       if (options?.verify) {
@@ -74,14 +78,13 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
         report.mismatched = mismatched.length;
         jobs.push(...mismatched);
       }
-      if (jobs.length > 0) {
-        if (ctx.queue.enqueueMany) await ctx.queue.enqueueMany(jobs, { redo: true });
-        else for (const job of jobs) await ctx.queue.enqueue(job, { redo: true });
-      }
-      report.queued = jobs.length;
+      await _enqueueAll(ctx, owed, false);
+      await _enqueueAll(ctx, jobs, true);
+      report.queued = jobs.length + owed.length;
       return report;
     },
     async drain() {
+      await ctx.outbox.settled();
       await ctx.queue.drain?.();
     },
     async handle(job) {
@@ -97,6 +100,12 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
   };
   // stats, list, retry (issue 21)
   return Object.assign(controls, _createOperations(ctx, { transfer: controls.transfer, status: controls.status }));
+}
+
+async function _enqueueAll(ctx: _Context, jobs: TransferJob[], redo: boolean): Promise<void> {
+  if (jobs.length === 0) return;
+  if (ctx.queue.enqueueMany) await ctx.queue.enqueueMany(jobs, { redo });
+  else for (const job of jobs) await ctx.queue.enqueue(job, { redo });
 }
 
 /** What `sync()` does with one record that is not a tombstone: a job to queue, a ghost dropped, a write waited for. */
@@ -116,6 +125,8 @@ async function _syncOne(
   }
   // Its write may still be storing the bytes (its own enqueue follows): a later sync() looks again.
   if (bytes === "writing") return delayedLocal ? "waiting" : undefined;
+  // This process is still publishing its job (acknowledge: "stored").
+  if (ctx.outbox.sending(key, record.generation)) return undefined;
   if (delayedLocal) return "waiting";
   // Only this generation, and never while a transfer or an eviction holds the key (the store leaves it as it is).
   const current = record.state === "failed" || record.state === "local" ? await ctx.flags.requeue(flagKey, record.generation) : record;
@@ -139,9 +150,12 @@ async function _whereBytes(
 ): Promise<"ghost" | "writing" | "stored"> {
   const now = Date.now();
   if (_held(record, now) || record.state === "transferring") return "stored";
+  // A write acknowledged once stored marked its bytes landed: its job is owed now, whether or not it was published.
+  if (record.bytes === "stored") return "stored";
   // A write that began less than a lease ago may still be storing its bytes, over an older local copy too, and queues
   // its own job when done: queuing it here could upload the older bytes under the new generation.
   const young = now - record.generation / 1000 < ctx.options.leaseMs;
+  if (young && record.bytes === "storing") return "writing";
   if (young && record.attempts === 0 && record.error === undefined) return "writing";
   if (await local.hasItem(key, {})) return "stored";
   if (young) return "stored";

@@ -44,8 +44,8 @@ export function queuedDriver(options: QueuedStorageOptions): Driver<QueuedStorag
     getItem: (key, opts) => _read(ctx, key, async (d) => d.getItem(key, opts)),
     getItemRaw: (key, opts) => _read(ctx, key, async (d) => d.getItemRaw!(key, opts)),
     getMeta: (key, opts) => _readMeta(ctx, key, opts),
-    setItem: (key, value, opts) => _write(ctx, key, "text", async (local) => local.setItem!(key, value, opts)),
-    setItemRaw: (key, value, opts) => _write(ctx, key, "raw", async (local) => local.setItemRaw!(key, value, opts)),
+    setItem: (key, value, opts) => _write(ctx, key, "text", async (local) => local.setItem!(key, value, opts), opts),
+    setItemRaw: (key, value, opts) => _write(ctx, key, "raw", async (local) => local.setItemRaw!(key, value, opts), opts),
     removeItem: (key, opts) => _remove(ctx, key, opts),
     getKeys: (base, opts) => _readKeys(ctx, base, opts),
     clear: (base, opts) => _clear(ctx, base, opts),
@@ -82,6 +82,8 @@ export function createQueuedStorage(options: QueuedStorageOptions): QueuedStorag
 // --- internal ---
 
 async function _dispose(ctx: _Context): Promise<void> {
+  // Background publishes first: the queue must still take them.
+  await ctx.outbox.settled();
   ctx.disposed = true;
   await ctx.queue.dispose?.();
   await ctx.flags.dispose?.();

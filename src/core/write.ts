@@ -3,19 +3,40 @@ import { _error, _messageOf } from "../_errors.ts";
 import { _assertKey } from "../_keys.ts";
 import type { _Context } from "./context.ts";
 import { _pollWhile } from "./_lease.ts";
+import { _recordNoJob } from "./_outbox.ts";
 import type { FlagRecord, ValueKind } from "../contracts.ts";
+
+/** What a write is told besides its value: unstorage hands the caller's transaction options through. */
+export interface _WriteOptions {
+  /** Keeps a serverless instance alive for the background publish (`acknowledge: "stored"`); wins over the option. */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
 
 /**
  * The write path: record the intent (one atomic step: a new generation, `queued`), store the bytes locally, then
  * queue the transfer of that generation. The intent and the local put run in the key's lane, so the local puts of
  * one key land in generation order and no removal or control of the key runs in between. A failed local put rolls
- * the intent back; a failed enqueue is recorded on the key so that `sync()` queues it again.
+ * the intent back; a failed enqueue is recorded on the key so that `sync()` queues it again. With
+ * `acknowledge: "stored"` the write resolves once the bytes are stored and the outbox publishes the job after.
  */
-export async function _write(ctx: _Context, key: string, kind: ValueKind, put: (local: Driver) => Promise<unknown>): Promise<void> {
+export async function _write(
+  ctx: _Context,
+  key: string,
+  kind: ValueKind,
+  put: (local: Driver) => Promise<unknown>,
+  options?: _WriteOptions,
+): Promise<void> {
   _assertKey(key);
   const { local } = await ctx.tiers();
-  const generation = await ctx.lane(key, () => _intentAndPut(ctx, key, kind, () => put(local)));
+  // Only stores that can mark the bytes landed record `storing`: elsewhere the record would never leave it.
+  const storing = ctx.options.acknowledge === "stored" && !ctx.options.delayed && typeof ctx.flags.landed === "function";
+  const generation = await ctx.lane(key, () => _intentAndPut(ctx, key, kind, () => put(local), storing));
   if (ctx.options.delayed) return;
+  if (ctx.options.acknowledge === "stored") {
+    const waitUntil = typeof options?.waitUntil === "function" ? options.waitUntil : ctx.options.waitUntil;
+    ctx.outbox.send(key, generation, waitUntil);
+    return;
+  }
   try {
     await ctx.queue.enqueue({ key, generation });
   } catch (cause) {
@@ -30,11 +51,17 @@ export async function _write(ctx: _Context, key: string, kind: ValueKind, put: (
 // --- internal ---
 
 /** The intent, then the bytes; resolves to the new generation. */
-async function _intentAndPut(ctx: _Context, key: string, kind: ValueKind, put: () => Promise<unknown>): Promise<number> {
+async function _intentAndPut(
+  ctx: _Context,
+  key: string,
+  kind: ValueKind,
+  put: () => Promise<unknown>,
+  storing: boolean,
+): Promise<number> {
   const flagKey = ctx.flagKey(key);
   let begun: Awaited<ReturnType<typeof ctx.flags.begin>>;
   try {
-    begun = await ctx.flags.begin(flagKey, { delayed: ctx.options.delayed, kind });
+    begun = await ctx.flags.begin(flagKey, storing ? { delayed: ctx.options.delayed, kind, storing } : { delayed: ctx.options.delayed, kind });
   } catch (cause) {
     throw _error(`cannot write "${key}": recording its transfer intent failed: ${_messageOf(cause)}`, { key, cause });
   }
@@ -74,7 +101,6 @@ async function _rollBack(ctx: _Context, key: string, generation: number, previou
   }
 }
 
-/** Enqueuing failed: recorded on the key, so that sync() knows at once that no job is coming (see `_whereBytes`). */
 function _noJob(ctx: _Context, key: string, generation: number, cause: unknown): Promise<unknown> {
-  return ctx.flags.release(ctx.flagKey(key), generation, "", { error: `queuing its transfer failed: ${_messageOf(cause)}` });
+  return _recordNoJob(ctx.flags, ctx.flagKey(key), generation, cause);
 }

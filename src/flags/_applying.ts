@@ -65,9 +65,9 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
   return {
     name: backend.name,
     get: (key) => read(key),
-    begin: (key, { delayed, kind }) =>
+    begin: (key, { delayed, kind, storing }) =>
       apply(key, (r, now) => {
-        const transition = t._begin(r, delayed, now, issued, kind);
+        const transition = t._begin(r, delayed, now, issued, kind, storing);
         return issuing(transition, transition.result.record.generation);
       }),
     requeue: (key, generation) => apply(key, (r, now) => t._requeue(r, now, generation)),
@@ -85,6 +85,9 @@ export function _applyingStore(backend: _RecordBackend): FlagStore {
         return issuing(transition, transition.result.generation);
       }),
     forget: (key, generation) => apply(key, (r, now) => t._forget(r, generation, now)),
+    async landed(marks) {
+      await Promise.all(marks.map(([key, generation]) => apply(key, (r) => t._landed(r, generation))));
+    },
     async pending() {
       const out: Array<[string, FlagRecord]> = [];
       for (const key of await backend.keys()) {

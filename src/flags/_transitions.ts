@@ -54,6 +54,7 @@ export function _begin(
   now: number,
   floor = 0,
   kind?: ValueKind,
+  storing = false,
 ): Transition<{ record: FlagRecord; previous: FlagRecord | null }> {
   // A running transfer keeps its lease (so no second upload of this key starts) and a running eviction
   // keeps its mark (the writer waits for it before writing the local copy).
@@ -63,7 +64,14 @@ export function _begin(
   // 0 after a removal too: no value of the key is left anywhere (a fenced transfer may skip its HeadObject, and reads
   // never fall back to a remote object, which can only be a stale upload that landed after the removal's delete).
   record.replaced = previous && previous.state !== "removed" ? previous.generation : 0;
+  if (storing && !delayed) record.bytes = "storing";
   return { next: record, result: { record, previous } };
+}
+
+/** The bytes of `generation` landed locally: only that generation's `storing` mark turns `stored`. */
+export function _landed(record: FlagRecord | null, generation: number): Transition<void> {
+  if (!record || record.generation !== generation || record.bytes !== "storing") return { next: undefined, result: undefined };
+  return { next: { ...record, bytes: "stored" }, result: undefined };
 }
 
 export function _requeue(record: FlagRecord | null, now: number, generation?: number): Transition<FlagRecord | null> {

@@ -22,7 +22,7 @@
 /** @internal */
 export const _FLAGS_LUA: string = String.raw`
 local INDEX, FLOOR, OP, TTL_MS = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil', 'kind', 'replaced' }
+local FIELDS = { 'state', 'generation', 'attempts', 'error', 'updatedAt', 'lease', 'leaseUntil', 'evictUntil', 'kind', 'replaced', 'bytes' }
 local NUMERIC = { generation = true, attempts = true, updatedAt = true, leaseUntil = true, evictUntil = true, replaced = true }
 
 local function num(n) return string.format('%.17g', n) end
@@ -118,8 +118,25 @@ local function tombstone(prev)
   return r
 end
 
+-- _landed: a [key, generation] write's bytes are stored; only that generation's 'storing' mark turns 'stored'.
+local function landed(k, generation)
+  local r = load(k)
+  if r and r.generation == generation and r.bytes == 'storing' then
+    r.bytes = 'stored'
+    save(k, r)
+  end
+end
+-- Marks that ride along: record keys from KEYS[first_key], their generations from ARGV[first_arg] on.
+local function landed_from(first_key, first_arg)
+  for i = first_key, #KEYS do landed(KEYS[i], tonumber(ARGV[first_arg + i - first_key])) end
+end
+
 local key = KEYS[3]
 if OP == 'get' then return json(load(key)) end
+if OP == 'landed' then
+  landed_from(3, 3)
+  return 'null'
+end
 
 if OP == 'begin' then
   local prev = load(key)
@@ -129,7 +146,10 @@ if OP == 'begin' then
   if prev and prev.evictUntil and prev.evictUntil > ms then r.evictUntil = prev.evictUntil end
   if truthy(ARGV[4]) then r.kind = ARGV[4] end
   r.replaced = (prev and prev.state ~= 'removed') and prev.generation or 0
+  if ARGV[5] == '1' and ARGV[3] ~= '1' then r.bytes = 'storing' end
   save(key, r)
+  -- landed marks of earlier writes of this instance ride on this round trip (KEYS[4…], ARGV[6…])
+  landed_from(4, 6)
   return '{"record":' .. json(r) .. ',"previous":' .. json(prev) .. '}'
 end
 

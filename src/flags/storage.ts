@@ -71,6 +71,7 @@ export function storageFlags(driver: Driver, options: StorageFlagsOptions = {}):
     rollback: owned(store.rollback),
     remove: owned(store.remove),
     forget: owned(store.forget),
+    landed: owned(store.landed!),
     clear: owned(store.clear),
     async dispose() {
       await owner.release();

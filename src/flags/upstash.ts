@@ -38,6 +38,11 @@ export interface UpstashFlagsOptions {
 }
 
 const NAME = "upstash";
+/**
+ * How long landed marks wait for a write's intent to ride on before they go in a request of their own: under load
+ * nearly every mark rides along (no request of its own); alone, a mark costs one request this much later.
+ */
+const LANDED_LINGER_MS = 10;
 /** Record keys per script call in `pending()` and `clear()`: small requests; concurrent calls are auto-pipelined. */
 const BATCH = 200;
 
@@ -98,6 +103,23 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
     return Promise.all(batches.map((batch) => run<T[]>(op, undefined, batch)));
   }
 
+  const marks = _createMarkBuffer((batch) =>
+    run<null>("landed", undefined, batch.map(([key]) => recordPrefix + key), batch.map(([, g]) => String(g))),
+  );
+
+  async function begin(key: string, options: { delayed: boolean; kind?: string; storing?: boolean }) {
+    const riding = marks.take();
+    const args = [options.delayed ? "1" : "0", options.kind ?? "", options.storing ? "1" : "0"];
+    const recordKeys = [recordPrefix + key];
+    for (const [k, g] of riding.marks) {
+      recordKeys.push(recordPrefix + k);
+      args.push(String(g));
+    }
+    const result = run<{ record: FlagRecord; previous: FlagRecord | null }>("begin", key, recordKeys, args);
+    riding.settle(result);
+    return result;
+  }
+
   return {
     name: NAME,
     // --- operations (issue 21): one EVALSHA each, over the indexes the transitions keep (see _upstash-lua.ts) ---
@@ -122,7 +144,8 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
     },
     // ---
     get: (key) => one<FlagRecord | null>("get", key),
-    begin: (key, { delayed, kind }) => one("begin", key, [delayed ? "1" : "0", kind ?? ""]),
+    begin,
+    landed: (batch) => marks.add(batch),
     requeue: (key, generation) => one<FlagRecord | null>("requeue", key, [generation === undefined ? "" : String(generation)]),
     claim: (key, generation, lease) => one<ClaimResult>("claim", key, [String(generation), lease.token, String(lease.ms)]),
     settle: (key, generation, token, settleOptions) =>
@@ -158,6 +181,40 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
 }
 
 // --- internal ---
+
+type _Mark = [string, number];
+
+/**
+ * Landed marks waiting for a request: `take()` hands them to a `begin` to ride on (its `settle` resolves their callers
+ * with that request's outcome); marks no begin takes within {@link LANDED_LINGER_MS} go out on their own.
+ */
+function _createMarkBuffer(send: (batch: _Mark[]) => Promise<unknown>): {
+  add(batch: _Mark[]): Promise<void>;
+  take(): { marks: _Mark[]; settle(request: Promise<unknown>): void };
+} {
+  let waiting: Array<{ marks: _Mark[]; done: (request: Promise<unknown>) => void }> = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const takeAll = (): { marks: _Mark[]; settle(request: Promise<unknown>): void } => {
+    const all = waiting;
+    waiting = [];
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    return { marks: all.flatMap((w) => w.marks), settle: (request) => all.forEach((w) => w.done(request)) };
+  };
+  return {
+    add(batch) {
+      if (batch.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ marks: batch, done: (request) => void request.then(() => resolve(), reject) });
+        timer ??= setTimeout(() => {
+          const taken = takeAll();
+          taken.settle(send(taken.marks));
+        }, LANDED_LINGER_MS);
+      });
+    },
+    take: takeAll,
+  };
+}
 
 function _createClient(options: UpstashFlagsOptions): Redis {
   // `globalThis.process`, never a bare `process`: Workers have none, and edge bundlers must not see one.
