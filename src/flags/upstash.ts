@@ -35,14 +35,18 @@ export interface UpstashFlagsOptions {
    * @example tombstoneTtl: 3600
    */
   tombstoneTtl?: number;
+  /**
+   * Milliseconds the landed mark of a write acknowledged once stored (`acknowledge: "stored"`) waits for this
+   * instance's next write intent to ride on, before it goes in a request of its own. Longer: fewer requests when
+   * writes are sparse; shorter: `sync()` can queue a write whose process died after its acknowledgement sooner.
+   * @default 10
+   * @example landedLingerMs: 50
+   */
+  landedLingerMs?: number;
 }
 
 const NAME = "upstash";
-/**
- * How long landed marks wait for a write's intent to ride on before they go in a request of their own: under load
- * nearly every mark rides along (no request of its own); alone, a mark costs one request this much later.
- */
-const LANDED_LINGER_MS = 10;
+
 /** Record keys per script call in `pending()` and `clear()`: small requests; concurrent calls are auto-pipelined. */
 const BATCH = 200;
 
@@ -103,7 +107,11 @@ export function upstashFlags(options: UpstashFlagsOptions = {}): FlagStore {
     return Promise.all(batches.map((batch) => run<T[]>(op, undefined, batch)));
   }
 
-  const marks = _createMarkBuffer((batch) =>
+  const linger = options.landedLingerMs ?? 10;
+  if (!(typeof linger === "number" && linger >= 0 && Number.isFinite(linger))) {
+    throw _error("`landedLingerMs` must be a number of milliseconds ≥ 0", { scope: NAME, type: TypeError, retryable: false });
+  }
+  const marks = _createMarkBuffer(linger, (batch) =>
     run<null>("landed", undefined, batch.map(([key]) => recordPrefix + key), batch.map(([, g]) => String(g))),
   );
 
@@ -186,9 +194,9 @@ type _Mark = [string, number];
 
 /**
  * Landed marks waiting for a request: `take()` hands them to a `begin` to ride on (its `settle` resolves their callers
- * with that request's outcome); marks no begin takes within {@link LANDED_LINGER_MS} go out on their own.
+ * with that request's outcome); marks no begin takes within `lingerMs` go out on their own.
  */
-function _createMarkBuffer(send: (batch: _Mark[]) => Promise<unknown>): {
+function _createMarkBuffer(lingerMs: number, send: (batch: _Mark[]) => Promise<unknown>): {
   add(batch: _Mark[]): Promise<void>;
   take(): { marks: _Mark[]; settle(request: Promise<unknown>): void };
 } {
@@ -209,7 +217,7 @@ function _createMarkBuffer(send: (batch: _Mark[]) => Promise<unknown>): {
         timer ??= setTimeout(() => {
           const taken = takeAll();
           taken.settle(send(taken.marks));
-        }, LANDED_LINGER_MS);
+        }, lingerMs);
       });
     },
     take: takeAll,

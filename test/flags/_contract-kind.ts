@@ -34,3 +34,28 @@ export function describeFlagStoreKind(ref: StoreRef): void {
     expect((await store.get("k"))!.kind).toBeUndefined();
   });
 }
+
+/** The FlagStore contract for `bytes` (acknowledge: "stored"): `storing` from the intent, `stored` once landed. */
+export function describeFlagStoreLanded(ref: StoreRef): void {
+  it("begin with storing records bytes: storing; landed turns only that generation stored, many keys in one call", async () => {
+    const { store } = ref;
+    const a = await store.begin("a", { delayed: false, kind: "raw", storing: true });
+    const b = await store.begin("b", { delayed: false, storing: true });
+    expect(a.record).toMatchObject({ state: "queued", bytes: "storing" });
+    expect(await store.get("b")).toMatchObject({ bytes: "storing" });
+    // A write without storing (awaited acknowledgement, delayed) records no bytes field at all.
+    expect((await store.begin("c", { delayed: false })).record.bytes).toBeUndefined();
+    expect((await store.begin("d", { delayed: true, storing: true })).record.bytes).toBeUndefined();
+
+    // b was written again meanwhile: its older generation's mark must not touch the new record.
+    const b2 = await store.begin("b", { delayed: false, storing: true });
+    await store.landed!([["a", a.record.generation], ["b", b.record.generation], ["gone", 1]]);
+    expect(await store.get("a")).toMatchObject({ generation: a.record.generation, bytes: "stored", state: "queued" });
+    expect(await store.get("b")).toMatchObject({ generation: b2.record.generation, bytes: "storing" });
+    expect(await store.get("gone")).toBeNull();
+    // Transitions of that generation keep the mark; the next write starts without it.
+    const claim = await store.claim("a", a.record.generation, { token: "T", ms: 60_000 });
+    expect(claim.record).toMatchObject({ bytes: "stored" });
+    expect((await store.begin("a", { delayed: false })).record.bytes).toBeUndefined();
+  });
+}

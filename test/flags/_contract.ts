@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlagRecord, FlagStore } from "../../src/contracts.ts";
-import { describeFlagStoreKind } from "./_contract-kind.ts";
+import { describeFlagStoreKind, describeFlagStoreLanded } from "./_contract-kind.ts";
 import { describeFlagStoreLifecycle, type StoreRef } from "./_contract-lifecycle.ts";
 import { describeFlagStoreOperations } from "./_contract-operations.ts";
 
@@ -188,6 +188,7 @@ export function describeFlagStore(name: string, factory: () => FlagStore | Promi
 
     describeFlagStoreLifecycle(ref, claimed);
     describeFlagStoreKind(ref);
+    describeFlagStoreLanded(ref);
     describeFlagStoreOperations(ref, claimed);
   });
 }

@@ -150,6 +150,33 @@ describe("upstashFlags specifics", () => {
     expect(await store.pending()).toHaveLength(21);
   });
 
+  it('acknowledge: "stored" writes cost one Upstash request each: the landed marks ride on the next intent', async () => {
+    // A linger far above a write's duration, so that even a loaded machine never sends a mark alone.
+    const store = upstashFlags({ redis, prefix: freshPrefix(), landedLingerMs: 2000 });
+    await store.get("warm-up");
+    const { createQueuedStorage } = await import("../../src/index.ts");
+    const { default: memory } = await import("unstorage/drivers/memory");
+    const jobs: Array<{ key: string; generation: number }> = [];
+    const storage = createQueuedStorage({
+      local: memory(),
+      remote: memory(),
+      flags: store,
+      acknowledge: "stored",
+      queue: { name: "list", enqueue: async (job) => void jobs.push(job) },
+    });
+    proxy.resetLog();
+    for (let i = 0; i < 20; i++) await storage.setItem(`s:${i}`, String(i));
+    // 20 intents; marks 0…18 rode on intents 1…19, only the last one waits for its linger and goes alone.
+    expect(proxy.requests.length).toBe(20);
+    // EVALSHA sha numkeys …: each later intent carries 4 keys, the index, the floor, its record and the mark's record.
+    expect(proxy.requests.slice(1).map((r) => Number(r.commands[0]?.[2]))).toEqual(Array(19).fill(4));
+    await storage.drain();
+    expect(proxy.requests.length).toBe(21);
+    expect(jobs).toHaveLength(20);
+    for (let i = 0; i < 20; i++) expect(await store.get(`s:${i}`)).toMatchObject({ state: "queued", bytes: "stored" });
+    await storage.dispose();
+  });
+
   it("a failing proxy makes begin reject with an error naming the key and the cause, never the token", async () => {
     const store = upstashFlags({ url: proxy.url, token: proxy.token, prefix: freshPrefix() });
     const first = await store.begin("photos/cat 1.jpg", { delayed: false });
