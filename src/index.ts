@@ -9,7 +9,7 @@ export { storageFlags } from "./flags/storage.ts";
 export type { StorageFlagsOptions } from "./flags/storage.ts";
 export { defineTask, transfer, transferAndDelete } from "./tasks.ts";
 export { createFileHandler } from "./serve/handler.ts";
-export type { FileHandlerOptions, FileOperation } from "./serve/handler.ts";
+export type { FileHandler, FileHandlerOptions, FileOperation, FileRequestContext } from "./serve/handler.ts";
 export type { QueuedStorageError } from "./_errors.ts";
 export type {
   DriverSpec,

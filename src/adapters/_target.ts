@@ -1,6 +1,6 @@
 import { createTransferHandler, type TransferHandlerOptions } from "../queues/qstash.ts";
 import type { QueuedStorageControls } from "../types.ts";
-import { createFileHandler, type FileHandlerOptions } from "../serve/handler.ts";
+import { createFileHandler, type FileHandler, type FileHandlerOptions } from "../serve/handler.ts";
 
 /** What a framework adapter wraps: a queued storage (or its controls), or a ready `createTransferHandler(...)`. */
 export type TransferTarget = Pick<QueuedStorageControls, "handle" | "fail"> | ((request: Request) => Promise<Response>);
@@ -17,9 +17,9 @@ export function _webHandler(target: TransferTarget, options?: TransferHandlerOpt
 }
 
 /** What a file-serving adapter wraps: a queued storage (or its controls), or a ready `createFileHandler(...)`. */
-export type FileTarget = Pick<QueuedStorageControls, "url"> | ((request: Request) => Promise<Response>);
+export type FileTarget = Pick<QueuedStorageControls, "url"> | FileHandler;
 
 /** The web handler of a file target; options apply when the target is a storage. */
-export function _fileHandler(target: FileTarget, options?: FileHandlerOptions): (request: Request) => Promise<Response> {
+export function _fileHandler(target: FileTarget, options?: FileHandlerOptions): FileHandler {
   return typeof target === "function" ? target : createFileHandler(target, options);
 }

@@ -1,5 +1,5 @@
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
-import type { FileHandlerOptions } from "../serve/handler.ts";
+import type { FileHandlerOptions, FileRequestContext } from "../serve/handler.ts";
 import { createStatusHandler, type StatusHandlerOptions } from "../serve/status.ts";
 import type { StatusTarget } from "./_status-target.ts";
 import { _h3Request, _isWebRequest, type H3EventLike } from "./_h3-request.ts";
@@ -61,12 +61,19 @@ export interface H3FileHandler {
 export function defineFileHandler(target: FileTarget, options?: FileHandlerOptions): H3FileHandler {
   const handler = _fileHandler(target, options);
   const serve = async (event: H3EventLike): Promise<Response | undefined> => {
-    if (_isWebRequest(event.req)) return handler(event.req);
+    const context = _requestContext(event);
+    if (_isWebRequest(event.req)) return handler(event.req, context);
     // h3 1 only, loaded on first use: it imports h3 1's helpers, which h3 2 does not have.
     const node = await (_h3Node ??= import("./_h3-node.ts"));
-    return node._sendWebResponse(event as never, await handler(await node._toWebRequest(event as never)));
+    return node._sendWebResponse(event as never, await handler(await node._toWebRequest(event as never), context));
   };
   return Object.assign(serve, { __is_handler__: true as const });
+}
+
+/** The event's `waitUntil` (h3 1.10+ and h3 2 have one; on Workers and Vercel it is the platform's). */
+function _requestContext(event: H3EventLike): FileRequestContext | undefined {
+  const waitUntil = (event as { waitUntil?: unknown }).waitUntil;
+  return typeof waitUntil === "function" ? { waitUntil: (promise) => waitUntil.call(event, promise) } : undefined;
 }
 
 // --- status page (issue 21) ---

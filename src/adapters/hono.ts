@@ -1,5 +1,5 @@
 import type { TransferHandlerOptions } from "../queues/qstash.ts";
-import type { FileHandlerOptions } from "../serve/handler.ts";
+import type { FileHandlerOptions, FileRequestContext } from "../serve/handler.ts";
 import { createStatusHandler, type StatusHandlerOptions } from "../serve/status.ts";
 import type { StatusTarget } from "./_status-target.ts";
 import { _fileHandler, _webHandler, type FileTarget, type TransferTarget } from "./_target.ts";
@@ -11,6 +11,8 @@ export type { StatusTarget } from "./_status-target.ts";
 /** The part of Hono's `Context` the route needs: the untouched web `Request`. */
 export interface HonoContextLike {
   req: { raw: Request };
+  /** Workers' and Deno Deploy's `ExecutionContext`; Hono's getter throws where the runtime has none (Node). */
+  readonly executionCtx?: { waitUntil(promise: Promise<unknown>): void };
 }
 
 /**
@@ -41,7 +43,7 @@ export function transferRoute(
  */
 export function fileRoute(target: FileTarget, options?: FileHandlerOptions): (c: HonoContextLike) => Promise<Response> {
   const handler = _fileHandler(target, options);
-  return (c) => handler(c.req.raw);
+  return (c) => handler(c.req.raw, _requestContext(c));
 }
 
 // --- status page (issue 21) ---
@@ -57,4 +59,18 @@ export function fileRoute(target: FileTarget, options?: FileHandlerOptions): (c:
 export function statusRoute(target: StatusTarget, options?: StatusHandlerOptions): (c: HonoContextLike) => Promise<Response> {
   const handler = typeof target === "function" ? target : createStatusHandler(target, options!);
   return (c) => handler(c.req.raw);
+}
+
+// --- internal ---
+
+/** The runtime's `waitUntil`, where it has one, for an upload's background publish (`acknowledge: "stored"`). */
+function _requestContext(c: HonoContextLike): FileRequestContext | undefined {
+  let executionCtx: HonoContextLike["executionCtx"];
+  try {
+    executionCtx = c.executionCtx;
+  } catch {
+    return undefined; // Node: "This context has no ExecutionContext"
+  }
+  const waitUntil = executionCtx?.waitUntil;
+  return typeof waitUntil === "function" ? { waitUntil: (promise) => waitUntil.call(executionCtx, promise) } : undefined;
 }

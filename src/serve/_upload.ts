@@ -15,7 +15,13 @@ class _BodyRefused extends Error {
 }
 
 /** Answer a PUT/POST of `key`: 201 with the transfer status once the bytes are stored locally. */
-export async function _serveUpload(access: _Access, upload: _Upload, request: Request, key: string): Promise<Response> {
+export async function _serveUpload(
+  access: _Access,
+  upload: _Upload,
+  request: Request,
+  key: string,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): Promise<Response> {
   const declared = request.headers.get("content-length");
   // Answers before the body was read to its end close the connection: what is still on the way is no next request.
   const unread = { connection: "close" };
@@ -32,7 +38,7 @@ export async function _serveUpload(access: _Access, upload: _Upload, request: Re
   }
   const body = _bounded(request.body ?? new Blob([]).stream(), upload);
   try {
-    await access.driver.setItemRaw!(key, body.stream, {});
+    await access.driver.setItemRaw!(key, body.stream, waitUntil ? { waitUntil } : {});
   } catch (error) {
     const refused = body.refused();
     if (refused) return _text(refused.status, refused.message, unread);

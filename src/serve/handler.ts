@@ -8,6 +8,19 @@ import { _serveUpload } from "./_upload.ts";
 
 export type { FileHandlerOptions, FileOperation } from "./_settings.ts";
 
+/** What the runtime hands a file handler besides the request (the adapters fill it in). */
+export interface FileRequestContext {
+  /**
+   * Keeps the instance alive for an upload's background publish (`acknowledge: "stored"`): Workers' and Netlify's
+   * `ctx.waitUntil`, h3's `event.waitUntil`.
+   * @example files(request, { waitUntil: (promise) => ctx.waitUntil(promise) })
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** A file handler: a `Request` in, a `Response` out. */
+export type FileHandler = (request: Request, context?: FileRequestContext) => Promise<Response>;
+
 /**
  * The read side of an uploads app: `GET` and `HEAD` of keys under `route`, streamed from the tier that holds the
  * current generation, with a strong ETag per generation (304 on If-None-Match / If-Modified-Since), single byte
@@ -23,14 +36,14 @@ export type { FileHandlerOptions, FileOperation } from "./_settings.ts";
 export function createFileHandler(
   storage: Pick<QueuedStorageControls, "url">,
   options: FileHandlerOptions = {},
-): (request: Request) => Promise<Response> {
+): FileHandler {
   const access = _accessOf(storage);
   if (!access) {
     throw _error("createFileHandler(storage): expected a queued storage (createQueuedStorage(...) or queuedDriver(...).getInstance())");
   }
   const settings = _serveSettings(options);
   const allow = settings.upload ? "GET, HEAD, PUT, POST" : "GET, HEAD";
-  return async (request) => {
+  return async (request, context) => {
     try {
       const method = request.method.toUpperCase();
       const writing = method === "PUT" || method === "POST";
@@ -43,7 +56,7 @@ export function createFileHandler(
       const verdict = await settings.authorize(request, found.key, writing ? "write" : "read");
       if (verdict instanceof Response) return verdict;
       if (verdict !== true) return _text(403, "Forbidden");
-      if (writing) return await _serveUpload(access, settings.upload!, request, found.key);
+      if (writing) return await _serveUpload(access, settings.upload!, request, found.key, context?.waitUntil);
       return await _serveRead(access.ctx, settings, request, found.key);
     } catch (error) {
       settings.onError(error, request);
