@@ -34,7 +34,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function world(options: { retries?: number } = {}): Promise<World> {
+async function world(options: { retries?: number; acknowledge?: "queued" | "stored" } = {}): Promise<World> {
   const qstash = await startQStash();
   let handler: ((request: Request) => Promise<Response>) | undefined;
   const hook = await serveWebhook((request) => handler!(request));
@@ -48,6 +48,7 @@ async function world(options: { retries?: number } = {}): Promise<World> {
     remote: remote.driver,
     queue: qstashQueue({ client, url, retries: options.retries ?? 3 }),
     flags: memoryFlags(),
+    acknowledge: options.acknowledge,
   });
   const keys = { currentSigningKey: qstash.currentSigningKey, nextSigningKey: qstash.nextSigningKey };
   handler = createTransferHandler(storage, { ...keys, url });
@@ -120,6 +121,23 @@ describe("QStash end to end: writer → QStash → signed webhook → remote", (
     await expectConverged(w, { "avatars:1.png": "first" });
     expect(w.qstash.deliveries.map((d) => d.status)).toEqual([200]);
     expect(JSON.parse(w.qstash.deliveries[0]!.responseBody)).toEqual({ status: "transferred" });
+  });
+
+  it('acknowledge: "stored": 30 concurrent writes share /v2/batch publishes (fewer requests than writes); all converge', async () => {
+    const w = await world({ acknowledge: "stored" });
+    w.qstash.pause(); // nothing is delivered until every write resolved: the acknowledgement never waited for it
+    await Promise.all(Array.from({ length: 30 }, (_, i) => w.storage.setItem(`batch:${i}.txt`, `v${i}`)));
+    await w.storage.drain(); // the background publishes
+    const published = w.qstash.published.filter((p) => !p.deduplicated);
+    expect(published).toHaveLength(30);
+    // Publishes in flight at once are capped; the writes that resolved meanwhile went out together.
+    const requests = w.qstash.batches.length + (w.qstash.published.length - w.qstash.batches.reduce((a, b) => a + b, 0));
+    expect(requests).toBeLessThan(30);
+    expect(w.qstash.batches.length).toBeGreaterThan(0);
+    w.qstash.resume();
+    await w.qstash.idle();
+    for (let i = 0; i < 30; i++) expect(await w.storage.status(`batch:${i}.txt`)).toMatchObject({ state: "remote" });
+    expect(await readFile(join(w.remoteDir, "batch", "7.txt"), "utf8")).toBe("v7");
   });
 
   it("duplicate deliveries (a replayed request, a second message of the same job) change nothing", async () => {
