@@ -166,6 +166,16 @@ export interface QueuedStorageOptions {
    * @example waitUntil: (promise) => ctx.waitUntil(promise)
    */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * Milliseconds a read may reuse a `remote` record this instance read before, instead of asking the flag store
+   * (one round trip saved per read of a hot key; the flag store is asked again after that). This instance's own
+   * writes and removals forget the record before they start, so its reads are never stale; a write or removal
+   * through **another** instance is seen up to this long late (a read may still return the previous value, or miss
+   * a removed key's removal). `0` turns it off.
+   * @default 0
+   * @example readCacheMs: 1000
+   */
+  readCacheMs?: number;
   /** Namespace of the state keys, so several queued storages can share one flag store. Default: `""`. */
   prefix?: string;
   /** Retries of a failed transfer before the key is `failed`, for queues that do not set their own. Default: `5`. */
@@ -207,6 +217,7 @@ export interface ResolvedQueuedStorageOptions {
   task: Task;
   delayed: boolean;
   acknowledge: "queued" | "stored";
+  readCacheMs: number;
   waitUntil?: (promise: Promise<unknown>) => void;
   prefix: string;
   retries: number;

@@ -5,6 +5,7 @@ import { _resolveDriver } from "./_resolve.ts";
 import { _keyWorkOf, _trackEviction } from "./_lane.ts";
 import { _rawSafeDriver } from "./_values.ts";
 import { _createOutbox, type _Outbox } from "./_outbox.ts";
+import { _createReadCache, type _ReadCache } from "./_read-cache.ts";
 import { memoryFlags } from "../flags/memory.ts";
 import { memoryQueue } from "../queues/memory.ts";
 import { transfer } from "../tasks.ts";
@@ -34,6 +35,8 @@ export interface _Context {
   disposed: boolean;
   /** Background publishing of the jobs of writes acknowledged once stored (`acknowledge: "stored"`). */
   outbox: _Outbox;
+  /** `readCacheMs`: recently read `remote` records; `undefined` when off (the default). */
+  readCache: _ReadCache | undefined;
   /** Whether `tiers()` was ever called, so dispose does not import drivers only to dispose them. */
   tiersResolved(): boolean;
 }
@@ -56,6 +59,7 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     task: options.task ?? transfer,
     delayed: options.delayed === true,
     acknowledge: options.acknowledge ?? "queued",
+    readCacheMs: options.readCacheMs ?? 0,
     waitUntil: options.waitUntil,
     prefix,
     retries: options.retries ?? 5,
@@ -72,10 +76,14 @@ export function _createContext(options: QueuedStorageOptions): _Context {
   if (resolved.acknowledge !== "queued" && resolved.acknowledge !== "stored") {
     throw _error(`option \`acknowledge\` must be "queued" or "stored", got ${JSON.stringify(resolved.acknowledge)}`);
   }
+  if (!(typeof resolved.readCacheMs === "number" && resolved.readCacheMs >= 0 && Number.isFinite(resolved.readCacheMs))) {
+    throw _error(`option \`readCacheMs\` must be a number of milliseconds ≥ 0, got ${JSON.stringify(resolved.readCacheMs)}`);
+  }
   if (resolved.waitUntil !== undefined && typeof resolved.waitUntil !== "function") {
     throw _error("option `waitUntil` must be a function (promise) => void");
   }
   const work = _keyWorkOf(resolved.flags);
+  const readCache = _createReadCache(resolved.readCacheMs);
   const flagKey = (key: string): string => (prefix ? `${prefix}:${key}` : key);
   return {
     options: resolved,
@@ -84,9 +92,17 @@ export function _createContext(options: QueuedStorageOptions): _Context {
     task: resolved.task,
     disposed: false,
     outbox: _createOutbox({ queue: resolved.queue, flags: resolved.flags, flagKey }),
+    readCache,
     tiersResolved: () => tiers !== undefined,
     flagKey,
-    lane: (key, fn) => work.lane(flagKey(key), fn),
+    lane: (key, fn) => {
+      // Every step that may change the key's record (write, removal, controls, cleanups) runs here: its record is
+      // forgotten before (reads under way are not remembered) and after (a read that began meanwhile may have
+      // remembered the record it replaced), so no read that begins after the step ended can find an older record.
+      if (!readCache) return work.lane(flagKey(key), fn);
+      readCache.forget(flagKey(key));
+      return work.lane(flagKey(key), fn).finally(() => readCache.forget(flagKey(key)));
+    },
     evict: (key, fn) => _trackEviction(work, flagKey(key), fn),
     evicting: (key) => work.evictions.get(flagKey(key)),
     tiers: () =>

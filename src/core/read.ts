@@ -11,7 +11,10 @@ import type { FlagRecord } from "../contracts.ts";
 export async function _read<T>(ctx: _Context, key: string, op: (driver: Driver) => Promise<T | null | undefined>): Promise<T | null> {
   _assertKey(key);
   const flagKey = ctx.flagKey(key);
-  const [initial, { local, remote }] = await Promise.all([ctx.flags.get(flagKey), ctx.tiers()]);
+  const cached = ctx.readCache?.get(flagKey);
+  const epoch = ctx.readCache?.epoch() ?? 0;
+  const [initial, { local, remote }] = await Promise.all([cached ?? ctx.flags.get(flagKey), ctx.tiers()]);
+  if (!cached) ctx.readCache?.remember(flagKey, initial, epoch);
   let record = initial;
   for (let attempt = 1; ; attempt++) {
     if (record?.state === "removed") return null;

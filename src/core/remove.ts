@@ -40,6 +40,7 @@ export async function _clear(ctx: _Context, base: string, opts: object): Promise
   const { local, remote } = await ctx.tiers();
   const prefix = base ? _normalizeKey(base) : "";
   const flagBase = [ctx.options.prefix, prefix].filter(Boolean).join(":");
+  ctx.readCache?.forgetAll();
   await ctx.flags.clear(flagBase || undefined);
   // Keys a transfer held were tombstoned instead (no new transfer of a cleared key starts): wait for those
   // transfers before clearing the tiers, so none writes into or deletes from a tree being cleared (unstorage's fs
