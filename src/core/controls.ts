@@ -19,16 +19,20 @@ export function _createControls(ctx: _Context): QueuedStorageControls {
       const flagKey = ctx.flagKey(key);
       const { local } = await ctx.tiers();
       // In the key's lane: a write of the key that began before has stored its bytes, so the job runs on them.
-      const record = await ctx.lane(key, async () => {
+      const [record, queue] = await ctx.lane(key, async (): Promise<[FlagRecord | null, boolean]> => {
         const current = await ctx.flags.get(flagKey);
-        if (!current || current.state === "removed") return null;
-        // An upload or an eviction holds the key and finishes this generation itself; and nothing is left to redo
-        // from once the remote holds this generation and its local copy was deleted after the transfer.
-        if (_held(current, now())) return current;
-        if (current.state === "remote" && !(await local.hasItem(key, {}))) return current;
-        return (await ctx.flags.requeue(flagKey, current.generation)) ?? (await ctx.flags.get(flagKey));
+        if (!current || current.state === "removed") return [null, false];
+        // An upload or an eviction holds the key and finishes this generation itself (a queued job of it waits).
+        if (_held(current, now())) return [current, current.state === "queued"];
+        // A write (acknowledge: "stored") is still storing this generation's bytes, maybe in another instance: a job
+        // now could upload the older local copy under the new generation. Its writer queues it once they landed.
+        if (current.bytes === "storing" && now() - current.generation / 1000 < ctx.options.leaseMs) return [current, false];
+        // Nothing is left to redo from once the remote holds this generation and its local copy was deleted.
+        if (current.state === "remote" && !(await local.hasItem(key, {}))) return [current, false];
+        const requeued = (await ctx.flags.requeue(flagKey, current.generation)) ?? (await ctx.flags.get(flagKey));
+        return [requeued, requeued?.state === "queued"];
       });
-      if (record?.state === "queued") await ctx.queue.enqueue({ key, generation: record.generation }, { redo: true });
+      if (record && queue) await ctx.queue.enqueue({ key, generation: record.generation }, { redo: true });
       return _toStatus(record);
     },
     async transferNow(key) {

@@ -143,6 +143,27 @@ describe('acknowledge: "stored"', () => {
     writer.queue.open();
     await writer.storage.drain();
   });
+
+  it("transfer(key) from another instance leaves a generation whose bytes are still being stored to its writer", async () => {
+    const flags = memoryFlags();
+    const writer = world({ flags });
+    writer.queue.open();
+    await writer.storage.setItem("k", "old");
+    await writer.storage.drain();
+    const put = writer.local.hold("setItem", { key: "k" });
+    const writing = writer.storage.setItem("k", "new");
+    await put.reached;
+    const other = world({ flags: { ...flags } });
+    other.queue.open();
+    const before = await flags.get("k");
+    expect(await other.storage.transfer("k")).toMatchObject({ state: "queued", generation: before!.generation });
+    expect(other.queue.published).toEqual([]); // no job that could upload "old" under the new generation
+    expect(await flags.get("k")).toEqual(before);
+    put.release();
+    await writing;
+    await writer.storage.drain();
+    expect(writer.queue.published.at(-1)).toMatchObject({ job: { key: "k", generation: before!.generation }, localValue: "new" });
+  });
 });
 
 describe('acknowledge: "queued" (the default) is unchanged', () => {
